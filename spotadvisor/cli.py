@@ -1,0 +1,75 @@
+"""The ``spotadvisor`` command line: a thin typer app over the library.
+
+Each command parses its options, calls one library function, renders the result and
+maps errors to exit codes (0 ok, 1 gate or policy failed, 2 bad usage or input,
+3 data problem). Heavy modules (pandas, duckdb, cloud SDKs) are imported inside the
+commands so ``spotadvisor --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from spotadvisor import __version__
+from spotadvisor.commands import data as data_commands
+from spotadvisor.commands.common import CliState
+from spotadvisor.commands.offers import EPILOG as OFFERS_EPILOG
+from spotadvisor.commands.offers import offers
+
+app = typer.Typer(
+    name="spotadvisor",
+    help=(
+        "Spot-risk and FinOps advisor for GPU fleets that serve LLMs.\n\n"
+        "Finds GPU offers across AWS, GCP and Azure with on-demand and spot prices and "
+        "interruption bands. Works offline from an embedded snapshot until you import or "
+        "collect fresher data.\n\n"
+        "Exit codes: 0 ok, 1 a gate or policy failed, 2 bad usage or input, "
+        "3 data missing, stale or unreachable."
+    ),
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spotadvisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Path | None = typer.Option(
+        None,
+        "--db",
+        envvar="SPOTADVISOR_DB",
+        help="The local store (a DuckDB file). Default: spotadvisor.duckdb in your user data folder.",
+        dir_okay=False,
+        show_envvar=True,
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Global options."""
+    ctx.obj = CliState(db=db, debug=debug)
+
+
+app.command(epilog=OFFERS_EPILOG)(offers)
+app.add_typer(data_commands.app, name="data")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="spotadvisor")

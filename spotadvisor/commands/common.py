@@ -1,0 +1,111 @@
+"""What every command shares: global options, the error boundary, where output goes."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from spotadvisor.errors import ExitCode, SpotadvisorError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class CliState:
+    """Global options, set by the app callback and read by every command."""
+
+    db: Path | None = None
+    debug: bool = False
+
+
+def cli_state(ctx: typer.Context) -> CliState:
+    """The global options of this invocation."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def stderr() -> Console:
+    """Console for progress, warnings and notes (never mixed into results)."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """A remark on stderr, kept as one line."""
+    stderr().print(message, markup=False)
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn spotadvisor errors into one line on stderr and their exit code.
+
+    Every command takes ``ctx: typer.Context`` so the wrapper can see ``--debug``.
+
+    With ``--debug`` the traceback is printed too. Unexpected exceptions are bugs: one
+    line asking for ``--debug``, exit code 1.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        # typer passes the context as ``ctx`` (its runtime class is click's, not typer.Context)
+        ctx = kwargs.get("ctx")
+        debug = ctx is not None and cli_state(ctx).debug  # type: ignore[arg-type]
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except SpotadvisorError as exc:
+            if debug:
+                traceback.print_exc()
+            stderr().print(f"error: {exc.one_line()}", markup=False)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            stderr().print("interrupted; nothing half-written was kept", markup=False)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if debug:
+                raise
+            stderr().print(
+                f"internal error: {type(exc).__name__}: {exc}. "
+                "Run again with --debug for the traceback and report it.",
+                markup=False,
+            )
+            raise typer.Exit(int(ExitCode.POLICY_FAILED)) from None
+
+    return wrapper
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write a result to ``output``, or to stdout when it is None."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        raise SpotadvisorError(
+            f"cannot write the output: {exc.strerror}",
+            file=str(output),
+            fix="choose a writable path",
+        ) from None
+    note(f"wrote {output}")
+
+
+def split_values(values: list[str] | None) -> list[str]:
+    """Repeatable options that also accept comma-separated lists: ``-g A100,H100 -g L4``."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+OUTPUT_OPTION: Any = typer.Option(
+    None, "--output", "-o", help="Write the result to this file instead of stdout.", dir_okay=False
+)

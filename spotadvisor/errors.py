@@ -1,0 +1,115 @@
+"""One error hierarchy for the whole package.
+
+Every error a user can cause carries what went wrong, where (file and field when there is
+one) and how to fix it. The CLI turns these into a single line on stderr and an exit code
+(see README, "Exit codes"); nothing here prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, as documented in the README."""
+
+    OK = 0
+    POLICY_FAILED = 1
+    BAD_INPUT = 2
+    DATA_PROBLEM = 3
+
+
+class SpotadvisorError(Exception):
+    """Base of every error spotadvisor raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What went wrong, as one sentence without a trailing full stop.
+    fix
+        What the user should do about it.
+    file
+        The file the problem is in, if any.
+    field
+        The field, column, option or key the problem is in, if any.
+    """
+
+    exit_code: ExitCode = ExitCode.POLICY_FAILED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fix: str | None = None,
+        file: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.file = file
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+    def one_line(self) -> str:
+        """The error as one line: ``file: field: message. fix``."""
+        where = ": ".join(part for part in (self.file, self.field) if part)
+        text = f"{where}: {self.message}" if where else self.message
+        text = _sentence(text)
+        if self.fix:
+            text = f"{text} {_sentence(self.fix)}"
+        return " ".join(text.split())
+
+
+class PolicyFailure(SpotadvisorError):
+    """A gate or policy rule failed (exit code 1)."""
+
+    exit_code = ExitCode.POLICY_FAILED
+
+
+class UsageError(SpotadvisorError):
+    """Bad usage or bad input: a flag value, a file or a field is wrong (exit code 2)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class DataError(SpotadvisorError):
+    """Data is missing, stale, unreadable or unreachable (exit code 3)."""
+
+    exit_code = ExitCode.DATA_PROBLEM
+
+
+class StoreBusyError(DataError):
+    """Another process holds the store's write lock."""
+
+
+def did_you_mean(value: str, choices: Iterable[str], *, limit: int = 3) -> str | None:
+    """A "Did you mean ...?" hint for a misspelt name, or None when nothing is close.
+
+    Matching ignores case and look-alike characters (O and 0, l and 1), so ``H1OO``
+    finds ``H100``; the suggestions keep the spelling of ``choices``.
+    """
+    by_folded: dict[str, str] = {}
+    for choice in choices:
+        by_folded.setdefault(_fold(choice), choice)
+    close = difflib.get_close_matches(_fold(value), list(by_folded), n=limit, cutoff=0.6)
+    if not close:
+        return None
+    names = ", ".join(f"'{by_folded[c]}'" for c in close)
+    return f"Did you mean {names}?"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "?", "!")) else f"{text}."
+
+
+_LOOK_ALIKES = str.maketrans({"o": "0", "l": "1", "i": "1"})
+
+
+def _fold(text: str) -> str:
+    return text.casefold().translate(_LOOK_ALIKES)

@@ -1,0 +1,106 @@
+"""``data import`` and ``data status``: put public files into the store, and say what it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from spotadvisor.importers.base import FileFormat
+from spotadvisor.importers.registry import parse_files
+from spotadvisor.schema import TABLES
+from spotadvisor.snapshot import snapshot_info
+from spotadvisor.sources import TableData, load_table
+from spotadvisor.store import Store, UpsertResult
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did.
+
+    Attributes
+    ----------
+    results
+        One entry per batch written (empty for a dry run).
+    parsed
+        (table, source, origin, rows) per batch parsed.
+    notes
+        Importers' remarks: rows skipped or flagged, how as_of was chosen.
+    dry_run
+        True when nothing was written.
+    """
+
+    results: tuple[UpsertResult, ...]
+    parsed: tuple[tuple[str, str, str, int], ...]
+    notes: tuple[str, ...]
+    dry_run: bool
+
+
+def import_files(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    format_name: str | None = None,
+    as_of: datetime | None = None,
+    source: str | None = None,
+    dry_run: bool = False,
+    on_file: Callable[[Path, FileFormat], None] | None = None,
+) -> ImportReport:
+    """Parse every file, then write all of them in one transaction (or none on error)."""
+    batches = parse_files(
+        paths, format_name=format_name, as_of=as_of, source=source, on_file=on_file
+    )
+    parsed = tuple((b.table.name, b.source, b.origin, len(b.frame)) for b in batches)
+    notes = tuple(n for b in batches for n in b.notes)
+    results = () if dry_run else tuple(store.write(batches))
+    return ImportReport(results, parsed, notes, dry_run)
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """What the store holds, per table, and what read commands will use.
+
+    Attributes
+    ----------
+    store_path
+        The store file.
+    store_exists
+        False before the first import.
+    tables
+        Per table: where read commands get it from, and its sources.
+    ingested_at
+        Last write per (table, source) in the store.
+    snapshot
+        The embedded snapshot's provenance file, as a dict.
+    generated_at
+        When the status was taken (UTC).
+    """
+
+    store_path: str
+    store_exists: bool
+    tables: tuple[TableData, ...]
+    ingested_at: dict[tuple[str, str], datetime]
+    snapshot: dict[str, Any]
+    generated_at: datetime
+
+
+def data_status(store: Store) -> StatusResult:
+    """Rows, sources, as_of and age of every table that read commands would use."""
+    tables = tuple(load_table(store, table) for table in TABLES.values())
+    status = store.status()
+    ingested = {
+        (str(r["table"]), str(r["source"])): r["ingested_at"].to_pydatetime()
+        for _, r in status.iterrows()
+        if r["ingested_at"] is not None and str(r["ingested_at"]) != "NaT"
+    }
+    info = snapshot_info()
+    snapshot = {
+        "built_at": info.built_at.isoformat(),
+        "schema_version": info.schema_version,
+        "sources": info.sources,
+    }
+    return StatusResult(
+        str(store.path), store.exists(), tables, ingested, snapshot, datetime.now(UTC)
+    )

@@ -1,0 +1,42 @@
+"""Terminal tables (rich), and rendering them to plain text for tests and files."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+
+def build_table(
+    title: str | None,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Sequence[bool] = (),
+    caption: str | None = None,
+) -> Table:
+    """A rich table; ``right[i]`` right-aligns column i (numbers)."""
+    table = Table(title=title, caption=caption, header_style="bold", show_lines=False)
+    for i, header in enumerate(headers):
+        table.add_column(
+            header, justify="right" if i < len(right) and right[i] else "left", overflow="fold"
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_table(table: Table) -> None:
+    """Print to stdout: terminal width on a terminal, wide (no folding) when piped."""
+    wide = None if sys.stdout.isatty() else 200
+    Console(highlight=False, width=wide).print(table)
+
+
+def table_text(table: Table, *, width: int = 160) -> str:
+    """Plain text of a rich table at a fixed width (no colour), e.g. for ``-o FILE``."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(table)
+    return buffer.getvalue()

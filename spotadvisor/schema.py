@@ -1,0 +1,282 @@
+"""Canonical tables: columns, dtypes, units, natural keys, and validation.
+
+Every frame that enters the store or leaves a catalog query has one of these shapes.
+Column names carry their units (``price_on_demand_usd_per_hour``); every row carries the
+``source`` it came from and the ``as_of`` time its facts describe (UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from spotadvisor.errors import UsageError
+
+SCHEMA_VERSION = 1
+
+Dtype = Literal["string", "float64", "Int64", "timestamp"]
+
+CLOUDS = ("aws", "gcp", "azure")
+
+_PANDAS_DTYPES: dict[Dtype, str] = {
+    "string": "string",
+    "float64": "float64",
+    "Int64": "Int64",
+    "timestamp": "datetime64[us, UTC]",
+}
+
+SQL_TYPES: dict[Dtype, str] = {
+    "string": "VARCHAR",
+    "float64": "DOUBLE",
+    "Int64": "BIGINT",
+    "timestamp": "TIMESTAMPTZ",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical table.
+
+    Attributes
+    ----------
+    name
+        snake_case name, with the unit in it where it has one.
+    dtype
+        Logical dtype; see ``_PANDAS_DTYPES`` for the pandas dtype it maps to.
+    unit
+        Unit of the values, or None for labels and identifiers.
+    description
+        One line for the docs and ``data status``.
+    required
+        True when a row may not leave it empty.
+    """
+
+    name: str
+    dtype: Dtype
+    unit: str | None
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical table: its columns and its natural key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    description: str
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names in canonical order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _provenance() -> tuple[Column, ...]:
+    return (
+        Column(
+            "source", "string", None, "where the row came from (file or API, with version)", True
+        ),
+        Column("as_of", "timestamp", "UTC", "when the row's facts were true", True),
+    )
+
+
+OFFERS = Table(
+    name="offers",
+    description="GPU instance offers: one row per cloud, region, zone and instance type",
+    key=("source", "cloud", "region", "zone", "zone_id", "instance_type"),
+    columns=(
+        Column("cloud", "string", None, "aws, gcp or azure", True),
+        Column("region", "string", None, "region name, e.g. us-east-1", True),
+        Column("zone", "string", None, "zone name (us-east-1a); empty for regional offers"),
+        Column(
+            "zone_id", "string", None, "AWS availability-zone ID (use1-az4), account-independent"
+        ),
+        Column("instance_type", "string", None, "instance / machine / VM size name", True),
+        Column("gpu_model", "string", None, "canonical GPU model, e.g. A100, H100, L4"),
+        Column("gpu_count", "float64", "GPUs", "GPUs per instance (fractional for shared GPUs)"),
+        Column("gpu_memory_gb", "float64", "GB", "nominal memory per GPU"),
+        Column("vcpus", "float64", "vCPUs", "virtual CPUs per instance"),
+        Column("memory_gib", "float64", "GiB", "host memory per instance"),
+        Column("price_on_demand_usd_per_hour", "float64", "USD/h", "on-demand Linux price"),
+        Column("price_spot_usd_per_hour", "float64", "USD/h", "spot Linux price"),
+        Column("interruption_band", "string", None, "interruption band label, e.g. 5-10%"),
+        Column("interruption_band_lower_pct", "float64", "%/month", "band lower bound"),
+        Column("interruption_band_upper_pct", "float64", "%/month", "band upper bound"),
+        Column("placement_score", "float64", "1-10", "spot placement score"),
+        Column("quality_flags", "string", None, "';'-separated data-quality flags"),
+        *_provenance(),
+    ),
+)
+
+SPOT_PRICE_HISTORY = Table(
+    name="spot_price_history",
+    description="spot price changes; each price holds until the next row of its pool",
+    key=("cloud", "region", "zone", "zone_id", "instance_type", "product", "timestamp"),
+    columns=(
+        Column("cloud", "string", None, "aws, gcp or azure", True),
+        Column("region", "string", None, "region name", True),
+        Column("zone", "string", None, "zone name where known"),
+        Column("zone_id", "string", None, "AWS availability-zone ID where known"),
+        Column("instance_type", "string", None, "instance type", True),
+        Column("product", "string", None, "product / OS, e.g. Linux/UNIX", True),
+        Column("price_usd_per_hour", "float64", "USD/h", "spot price from this time on", True),
+        Column("timestamp", "timestamp", "UTC", "time of the price change", True),
+        *_provenance(),
+    ),
+)
+
+INTERRUPTION_HISTORY = Table(
+    name="interruption_history",
+    description="interruption-frequency band per cloud, region and instance type over time",
+    key=("source", "cloud", "region", "instance_type", "os", "as_of"),
+    columns=(
+        Column("cloud", "string", None, "aws, gcp or azure", True),
+        Column("region", "string", None, "region name", True),
+        Column("instance_type", "string", None, "instance type", True),
+        Column("os", "string", None, "Linux or Windows", True),
+        Column("interruption_band", "string", None, "band label as published, e.g. 5-10%", True),
+        Column("interruption_band_lower_pct", "float64", "%/month", "band lower bound", True),
+        Column("interruption_band_upper_pct", "float64", "%/month", "band upper bound", True),
+        Column("savings_pct", "float64", "%", "published saving of spot over on-demand"),
+        *_provenance(),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (OFFERS, SPOT_PRICE_HISTORY, INTERRUPTION_HISTORY)}
+
+_NON_NEGATIVE = (
+    "gpu_count",
+    "gpu_memory_gb",
+    "vcpus",
+    "memory_gib",
+    "price_on_demand_usd_per_hour",
+    "price_spot_usd_per_hour",
+    "price_usd_per_hour",
+    "interruption_band_lower_pct",
+    "interruption_band_upper_pct",
+)
+
+
+def empty_frame(table: Table) -> pd.DataFrame:
+    """A frame with no rows and the table's columns and dtypes."""
+    return pd.DataFrame(
+        {c.name: pd.Series([], dtype=_PANDAS_DTYPES[c.dtype]) for c in table.columns}
+    )
+
+
+def validate(frame: pd.DataFrame, table: Table, *, origin: str = "<data>") -> pd.DataFrame:
+    """Check ``frame`` against ``table`` and return it with canonical column order and dtypes.
+
+    Rows that are exact duplicates are dropped; two rows with the same natural key and
+    different values are an error, since one of them would silently win.
+
+    Parameters
+    ----------
+    frame
+        Rows to check.
+    table
+        The canonical table they claim to be.
+    origin
+        Where the rows came from (a file name), for error messages.
+
+    Raises
+    ------
+    UsageError
+        When a column is missing or unknown, a value has the wrong type, a required value
+        is empty, a value is out of range, or two rows disagree under one key.
+    """
+    missing = [n for n in table.column_names if n not in frame.columns]
+    if missing:
+        raise UsageError(
+            f"missing column(s) {', '.join(missing)} for table {table.name}",
+            file=origin,
+            fix="the importer must fill every canonical column (use an empty value when unknown)",
+        )
+    extra = [n for n in frame.columns if n not in table.column_names]
+    if extra:
+        raise UsageError(
+            f"unknown column(s) {', '.join(map(str, extra))} for table {table.name}",
+            file=origin,
+            fix=f"use only the columns of {table.name}: {', '.join(table.column_names)}",
+        )
+    out = pd.DataFrame(index=frame.index)
+    for col in table.columns:
+        out[col.name] = _coerce(frame[col.name], col, table, origin)
+    for col in table.columns:
+        if col.required and out[col.name].isna().any():
+            bad = int(out[col.name].isna().sum())
+            raise UsageError(
+                f"{bad} row(s) have no value for required column {col.name}",
+                file=origin,
+                field=col.name,
+                fix="fill it in or drop those rows",
+            )
+    _check_ranges(out, origin)
+    out = out.drop_duplicates().reset_index(drop=True)
+    dupes = out.duplicated(subset=list(table.key), keep=False)
+    if dupes.any():
+        example = out.loc[dupes, list(table.key)].iloc[0].to_dict()
+        raise UsageError(
+            f"{int(dupes.sum())} rows share a key but disagree on other columns, e.g. {example}",
+            file=origin,
+            field=", ".join(table.key),
+            fix="remove the conflicting rows so each key appears once",
+        )
+    return out
+
+
+def _coerce(series: pd.Series, col: Column, table: Table, origin: str) -> pd.Series:
+    try:
+        if col.dtype == "timestamp":
+            return pd.to_datetime(series, utc=True).dt.as_unit("us")
+        if col.dtype == "string":
+            return series.astype(pd.StringDtype())
+        if col.dtype == "Int64":
+            return series.astype(pd.Int64Dtype())
+        return pd.to_numeric(series, errors="raise").astype("float64")
+    except (TypeError, ValueError) as exc:
+        raise UsageError(
+            f"values of {col.name} in table {table.name} are not {col.dtype}: {exc}",
+            file=origin,
+            field=col.name,
+            fix=f"write {col.name} as {col.dtype}" + (f" in {col.unit}" if col.unit else ""),
+        ) from None
+
+
+def _check_ranges(frame: pd.DataFrame, origin: str) -> None:
+    for name in _NON_NEGATIVE:
+        if name in frame.columns and (frame[name] < 0).any():
+            raise UsageError(
+                f"{int((frame[name] < 0).sum())} row(s) have a negative {name}",
+                file=origin,
+                field=name,
+                fix="prices, counts and band bounds are never negative",
+            )
+    if "cloud" in frame.columns:
+        bad = sorted(set(frame["cloud"].dropna()) - set(CLOUDS))
+        if bad:
+            raise UsageError(
+                f"unknown cloud {bad[0]!r}",
+                file=origin,
+                field="cloud",
+                fix=f"use one of {', '.join(CLOUDS)}",
+            )
+    lower, upper = "interruption_band_lower_pct", "interruption_band_upper_pct"
+    if lower in frame.columns and (frame[lower] > frame[upper]).any():
+        raise UsageError(
+            "an interruption band's lower bound is above its upper bound",
+            file=origin,
+            field=lower,
+            fix="write bands as lower-upper, e.g. 5-10%",
+        )

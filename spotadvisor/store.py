@@ -1,0 +1,308 @@
+"""The local store: one DuckDB file holding the canonical tables and their provenance.
+
+Writes are all-or-nothing: every batch of one import or collection goes into a single
+transaction, so a crash, a kill or a bad batch leaves what was stored before intact.
+Upserts are keyed on each table's natural key, so running the same import twice adds
+nothing. DuckDB lets one process open a file for writing; a second one gets a clear
+``StoreBusyError`` after a short wait instead of a corrupt file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import platformdirs
+
+from spotadvisor.errors import DataError, StoreBusyError
+from spotadvisor.importers.base import ImportBatch
+from spotadvisor.schema import SCHEMA_VERSION, SQL_TYPES, TABLES, Table, empty_frame, validate
+
+DB_ENV = "SPOTADVISOR_DB"
+DEFAULT_LOCK_TIMEOUT_S = 10.0
+
+
+def default_store_path() -> Path:
+    """Where the store lives when neither ``--db`` nor ``SPOTADVISOR_DB`` says otherwise."""
+    return platformdirs.user_data_path("spotadvisor") / "spotadvisor.duckdb"
+
+
+def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The store path: ``explicit`` (``--db``), else ``$SPOTADVISOR_DB``, else the default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(DB_ENV)
+    return Path(env).expanduser() if env else default_store_path()
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What one batch did to the store.
+
+    Attributes
+    ----------
+    table, source, origin
+        Which table, under which provenance, from which file(s).
+    rows
+        Rows in the batch.
+    inserted
+        Rows whose key was new.
+    updated
+        Rows that replaced a stored row with different values.
+    unchanged
+        Rows identical to what was stored (a re-run adds nothing).
+    """
+
+    table: str
+    source: str
+    origin: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+class Store:
+    """A spotadvisor store at ``path``.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file. It is created on the first write, never on a read.
+    lock_timeout_s
+        How long to wait for another process to release the file [s].
+    """
+
+    def __init__(self, path: Path, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+        self.path = path
+        self.lock_timeout_s = lock_timeout_s
+
+    def exists(self) -> bool:
+        """True when the store file exists."""
+        return self.path.is_file()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def write(
+        self,
+        batches: Sequence[ImportBatch],
+        *,
+        on_batch: Callable[[UpsertResult], None] | None = None,
+    ) -> list[UpsertResult]:
+        """Upsert every batch in one transaction; on any error nothing is written.
+
+        Parameters
+        ----------
+        batches
+            Parsed rows; each is validated again against its table before writing.
+        on_batch
+            Called after each batch is staged (for progress display).
+        """
+        frames = [validate(b.frame, b.table, origin=b.origin) for b in batches]
+        for batch, frame in zip(batches, frames, strict=True):
+            if set(frame["source"]) - {batch.source}:
+                raise ValueError(
+                    f"rows of {batch.origin} carry a source other than {batch.source!r}"
+                )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        results: list[UpsertResult] = []
+        with self._connect(read_only=False) as con:
+            _ensure_schema(con, self.path)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for batch, frame in zip(batches, frames, strict=True):
+                    result = _upsert(con, batch, frame)
+                    _log_ingest(con, batch, result)
+                    results.append(result)
+                    if on_batch is not None:
+                        on_batch(result)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return results
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(self, table: Table) -> pd.DataFrame:
+        """All rows of ``table``; an empty frame when the store or table does not exist."""
+        if not self.exists():
+            return empty_frame(table)
+        with self._connect(read_only=True) as con:
+            if not _has_table(con, table.name):
+                return empty_frame(table)
+            cols = ", ".join(table.column_names)
+            frame = con.execute(f"SELECT {cols} FROM {table.name}").df()
+        return validate(frame, table, origin=str(self.path))
+
+    def status(self) -> pd.DataFrame:
+        """Rows, as_of range and last ingest time per table and source.
+
+        Columns: ``table``, ``source``, ``rows``, ``as_of_min``, ``as_of_max``,
+        ``ingested_at`` (all times UTC).
+        """
+        columns = ["table", "source", "rows", "as_of_min", "as_of_max", "ingested_at"]
+        if not self.exists():
+            return pd.DataFrame(columns=columns)
+        with self._connect(read_only=True) as con:
+            parts = [
+                f"SELECT '{name}' AS table, source, count(*) AS rows, min(as_of) AS as_of_min, "
+                f"max(as_of) AS as_of_max FROM {name} GROUP BY source"
+                for name in TABLES
+                if _has_table(con, name)
+            ]
+            if not parts:
+                return pd.DataFrame(columns=columns)
+            frame = con.execute(
+                f"SELECT s.*, l.ingested_at FROM ({' UNION ALL '.join(parts)}) s "
+                "LEFT JOIN (SELECT table_name, source, max(ingested_at) AS ingested_at "
+                "FROM ingest_log GROUP BY ALL) l ON l.table_name = s.table AND l.source = s.source "
+                "ORDER BY s.table, s.as_of_max DESC, s.source"
+            ).df()
+        return frame[columns]
+
+    def ingest_log(self) -> pd.DataFrame:
+        """Every batch ever written, oldest first."""
+        if not self.exists():
+            return pd.DataFrame()
+        with self._connect(read_only=True) as con:
+            if not _has_table(con, "ingest_log"):
+                return pd.DataFrame()
+            return con.execute("SELECT * FROM ingest_log ORDER BY ingested_at").df()
+
+    # -- connections -----------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._open(read_only=read_only)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+
+    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_s
+        pause = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                text = str(exc)
+                if "lock" not in text.lower():
+                    raise DataError(
+                        f"cannot open the store: {text.splitlines()[0]}",
+                        file=str(self.path),
+                        fix="point --db (or SPOTADVISOR_DB) at a spotadvisor store, "
+                        "or move this file away to start a new one",
+                    ) from None
+                if time.monotonic() >= deadline:
+                    pid = _LOCK_PID.search(text)
+                    holder = f" (process {pid.group(1)})" if pid else ""
+                    raise StoreBusyError(
+                        f"the store is in use by another spotadvisor process{holder}",
+                        file=str(self.path),
+                        fix="wait for it to finish and run again, or use --db for another store",
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?), ('created_at', ?)",
+            [str(SCHEMA_VERSION), datetime.now(UTC).isoformat()],
+        )
+    elif int(row[0]) > SCHEMA_VERSION:
+        raise DataError(
+            f"the store has schema version {row[0]}; this spotadvisor reads up to {SCHEMA_VERSION}",
+            file=str(path),
+            fix="upgrade spotadvisor, or use --db for another store",
+        )
+    for table in TABLES.values():
+        cols = ", ".join(f"{c.name} {SQL_TYPES[c.dtype]}" for c in table.columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS ingest_log (ingested_at TIMESTAMPTZ, table_name VARCHAR, "
+        "source VARCHAR, origin VARCHAR, rows BIGINT, inserted BIGINT, updated BIGINT, "
+        "unchanged BIGINT, notes VARCHAR)"
+    )
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection, batch: ImportBatch, frame: pd.DataFrame
+) -> UpsertResult:
+    """Replace rows whose natural key matches, insert the rest; count what changed.
+
+    Keys may hold NULLs (a regional offer has no zone), so matching uses
+    ``IS NOT DISTINCT FROM`` rather than a primary-key constraint.
+    """
+    table = batch.table
+    cols = ", ".join(table.column_names)
+    con.register("incoming", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {cols} FROM incoming")
+    finally:
+        con.unregister("incoming")
+    match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in table.key)
+    matched = _count(con, f"SELECT count(*) FROM staged s SEMI JOIN {table.name} t ON {match}")
+    unchanged = _count(
+        con,
+        f"SELECT count(*) FROM (SELECT {cols} FROM staged INTERSECT SELECT {cols} FROM {table.name})",
+    )
+    con.execute(f"DELETE FROM {table.name} t USING staged s WHERE {match}")
+    con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM staged")
+    con.execute("DROP TABLE staged")
+    rows = len(frame)
+    return UpsertResult(
+        table=table.name,
+        source=batch.source,
+        origin=batch.origin,
+        rows=rows,
+        inserted=rows - matched,
+        updated=matched - unchanged,
+        unchanged=unchanged,
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _log_ingest(con: duckdb.DuckDBPyConnection, batch: ImportBatch, result: UpsertResult) -> None:
+    con.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            datetime.now(UTC),
+            result.table,
+            result.source,
+            result.origin,
+            result.rows,
+            result.inserted,
+            result.updated,
+            result.unchanged,
+            "\n".join(batch.notes),
+        ],
+    )
