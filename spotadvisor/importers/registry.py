@@ -13,7 +13,7 @@ from pathlib import Path
 
 from spotadvisor.errors import UsageError, did_you_mean
 from spotadvisor.importers.base import FileFormat, ImportBatch, read_text
-from spotadvisor.importers.skypilot_catalog import AWS_CATALOG, AZURE_CATALOG, GCP_CATALOG
+from spotadvisor.importers.skypilot import AWS_CATALOG, AZURE_CATALOG, GCP_CATALOG
 from spotadvisor.importers.spot_advisor import SPOT_ADVISOR
 from spotadvisor.importers.spot_price_history import (
     SPOT_PRICE_CSV,

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from spotadvisor.errors import UsageError
-from spotadvisor.importers import skypilot_catalog as sc
+from spotadvisor.importers import skypilot as sc
 from spotadvisor.schema import OFFERS
 from tests.conftest import FIXTURES
 
