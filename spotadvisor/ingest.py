@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spotadvisor.errors import UsageError, did_you_mean
 from spotadvisor.importers.base import FileFormat
 from spotadvisor.importers.registry import parse_files
 from spotadvisor.schema import TABLES
@@ -104,3 +105,20 @@ def data_status(store: Store) -> StatusResult:
     return StatusResult(
         str(store.path), store.exists(), tables, ingested, snapshot, datetime.now(UTC)
     )
+
+
+def export_table(store: Store, name: str) -> TableData:
+    """Rows of the table called ``name``, from the store or else the embedded snapshot.
+
+    Raises
+    ------
+    UsageError
+        When ``name`` is not a table (with "did you mean").
+    """
+    if name not in TABLES:
+        raise UsageError(
+            f"unknown table {name!r}",
+            field="TABLE",
+            fix=did_you_mean(name, TABLES) or f"use one of {', '.join(TABLES)}",
+        )
+    return load_table(store, TABLES[name])

@@ -92,24 +92,25 @@ def read_snapshot_table(table: Table, folder: Path | None = None) -> pd.DataFram
     return validate(frame, table, origin=str(path))
 
 
-def write_snapshot(
-    folder: Path, frames: dict[Table, pd.DataFrame], provenance: dict[str, Any]
-) -> None:
-    """Write tables as Parquet (zstd) and the provenance file into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` as Parquet (zstd), times as UTC timestamps."""
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        for table, frame in frames.items():
-            rows = validate(frame, table, origin=f"snapshot {table.name}")
-            rows = rows.sort_values(list(table.key), na_position="first").reset_index(drop=True)
-            con.register("rows_to_write", rows)
-            con.execute(
-                "COPY rows_to_write TO ? (FORMAT parquet, COMPRESSION zstd)",
-                [str(folder / f"{table.name}.parquet")],
-            )
-            con.unregister("rows_to_write")
+        con.register("rows_to_write", frame)
+        con.execute("COPY rows_to_write TO ? (FORMAT parquet, COMPRESSION zstd)", [str(path)])
     finally:
         con.close()
+
+
+def write_snapshot(
+    folder: Path, frames: dict[Table, pd.DataFrame], provenance: dict[str, Any]
+) -> None:
+    """Write tables as Parquet (sorted by key, so rebuilds compare equal) and the provenance."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, frame in frames.items():
+        rows = validate(frame, table, origin=f"snapshot {table.name}")
+        rows = rows.sort_values(list(table.key), na_position="first").reset_index(drop=True)
+        write_parquet(rows, folder / f"{table.name}.parquet")
     doc = {"schema_version": SCHEMA_VERSION, **provenance}
     (folder / PROVENANCE_FILE).write_text(json.dumps(doc, indent=2, default=str) + "\n")

@@ -164,6 +164,55 @@ def _show(summary: Summary, output_format: SummaryFormat, output: Path | None) -
         emit(table_text(table), output)
 
 
+class ExportFormat(StrEnum):
+    """Formats of ``data export``."""
+
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+@app.command("export")
+@handle_errors
+def export(
+    ctx: typer.Context,
+    table: str = typer.Argument(
+        ..., help="offers, spot_price_history or interruption_history.", show_default=False
+    ),
+    output_format: ExportFormat = typer.Option(
+        ExportFormat.csv, "--format", "-f", help="csv, json or parquet (parquet needs -o)."
+    ),
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Export a canonical table (from the store, or the embedded snapshot when the store has none)."""
+    from spotadvisor.errors import UsageError
+    from spotadvisor.ingest import export_table
+    from spotadvisor.render.csv import render_csv
+    from spotadvisor.render.json import render_json
+    from spotadvisor.render.values import plain
+    from spotadvisor.schema import SCHEMA_VERSION
+    from spotadvisor.snapshot import write_parquet
+    from spotadvisor.store import Store, resolve_store_path
+
+    data = export_table(Store(resolve_store_path(cli_state(ctx).db)), table)
+    note(data.age_note())
+    if output_format is ExportFormat.parquet:
+        if output is None:
+            raise UsageError(
+                "Parquet is binary and is not written to a terminal",
+                field="--format",
+                fix="add -o FILE.parquet",
+            )
+        write_parquet(data.frame, output)
+        note(f"wrote {output} ({len(data.frame):,} rows)")
+    elif output_format is ExportFormat.json:
+        rows = [{k: plain(v) for k, v in r.items()} for r in data.frame.to_dict("records")]
+        document = {"schema_version": SCHEMA_VERSION, "data": data.provenance(), "rows": rows}
+        emit(render_json(document), output)
+    else:
+        emit(render_csv(data.frame), output)
+
+
 @app.command("status")
 @handle_errors
 def status(

@@ -20,9 +20,14 @@ def build_table(
 ) -> Table:
     """A rich table; ``right[i]`` right-aligns column i (numbers)."""
     table = Table(title=title, caption=caption, header_style="bold", show_lines=False)
+    last = len(headers) - 1
     for i, header in enumerate(headers):
+        # names and numbers stay on one line; only the last (free-text) column wraps
         table.add_column(
-            header, justify="right" if i < len(right) and right[i] else "left", overflow="fold"
+            header,
+            justify="right" if i < len(right) and right[i] else "left",
+            no_wrap=i != last,
+            overflow="fold" if i == last else "ellipsis",
         )
     for row in rows:
         table.add_row(*row)
