@@ -47,6 +47,7 @@ def root(
     db: Path | None = typer.Option(
         None,
         "--db",
+        metavar="FILE",
         envvar="SPOTADVISOR_DB",
         help="The local store (a DuckDB file). Default: spotadvisor.duckdb in your user data folder.",
         dir_okay=False,

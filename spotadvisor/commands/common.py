@@ -107,5 +107,10 @@ def split_values(values: list[str] | None) -> list[str]:
 
 
 OUTPUT_OPTION: Any = typer.Option(
-    None, "--output", "-o", help="Write the result to this file instead of stdout.", dir_okay=False
+    None,
+    "--output",
+    "-o",
+    metavar="FILE",
+    help="Write the result to this file instead of stdout.",
+    dir_okay=False,
 )

@@ -65,18 +65,27 @@ IMPORT_EPILOG = (
 @handle_errors
 def import_(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Files or folders to import.", show_default=False),
+    files: list[Path] = typer.Argument(
+        ..., metavar="FILE", help="Files or folders to import.", show_default=False
+    ),
     file_format: str | None = typer.Option(
-        None, "--file-format", help="Format of every file (default: recognised from content)."
+        None,
+        "--file-format",
+        metavar="FORMAT",
+        help="Format of every file (default: recognised from content).",
     ),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
+        metavar="DATE",
         help="When the data was true (YYYY-MM-DD). Default: the date in the file name, the "
         "newest record of a price history, else the file's modification time.",
     ),
     source: str | None = typer.Option(
-        None, "--source", help="Provenance name stored with every row (default: format:file)."
+        None,
+        "--source",
+        metavar="NAME",
+        help="Provenance name stored with every row (default: format:file).",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Parse and report, write nothing."),
     output_format: SummaryFormat = typer.Option(
@@ -177,7 +186,10 @@ class ExportFormat(StrEnum):
 def export(
     ctx: typer.Context,
     table: str = typer.Argument(
-        ..., help="offers, spot_price_history or interruption_history.", show_default=False
+        ...,
+        metavar="TABLE",
+        help="offers, spot_price_history or interruption_history.",
+        show_default=False,
     ),
     output_format: ExportFormat = typer.Option(
         ExportFormat.csv, "--format", "-f", help="csv, json or parquet (parquet needs -o)."

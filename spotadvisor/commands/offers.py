@@ -65,34 +65,43 @@ EPILOG = (
 def offers(
     ctx: typer.Context,
     cloud: list[str] | None = typer.Option(
-        None, "--cloud", "-c", help="aws, gcp or azure; repeat or comma-separate."
+        None, "--cloud", "-c", metavar="CLOUD", help="aws, gcp or azure; repeat or comma-separate."
     ),
     gpu: list[str] | None = typer.Option(
         None,
         "--gpu",
         "-g",
+        metavar="GPU",
         help="GPU model, any case: H100, A100 (40 or 80 GB), A100-80GB, L4, L40S, A10G...",
     ),
     gpus: str | None = typer.Option(
-        None, "--gpus", help="GPUs per instance: 8 (exactly), 4+ (at least), 1-4 (range)."
+        None,
+        "--gpus",
+        metavar="COUNT",
+        help="GPUs per instance: 8 (exactly), 4+ (at least), 1-4 (range).",
     ),
     gpu_memory: float | None = typer.Option(
-        None, "--gpu-memory", help="Minimum memory per GPU [GB], e.g. 80.", min=0
+        None, "--gpu-memory", metavar="GB", help="Minimum memory per GPU [GB], e.g. 80.", min=0
     ),
     region: list[str] | None = typer.Option(
-        None, "--region", "-r", help="Region or glob (us-*, *europe*); repeatable."
+        None,
+        "--region",
+        "-r",
+        metavar="REGION",
+        help="Region or glob (us-*, *europe*); repeatable.",
     ),
     zone: list[str] | None = typer.Option(
-        None, "--zone", help="Zone name or AWS zone ID, or a glob; repeatable."
+        None, "--zone", metavar="ZONE", help="Zone name or AWS zone ID, or a glob; repeatable."
     ),
     max_band: str | None = typer.Option(
         None,
         "--max-band",
+        metavar="BAND",
         help="Highest interruption band: a label (10-15%) or a percentage (15). "
         "Offers with no published band are left out.",
     ),
     max_price: float | None = typer.Option(
-        None, "--max-price", help="Highest spot price per instance [USD/h].", min=0
+        None, "--max-price", metavar="USD", help="Highest spot price per instance [USD/h].", min=0
     ),
     spot_only: bool = typer.Option(
         False, "--spot-only", help="Only offers with a known spot price."
@@ -110,6 +119,7 @@ def offers(
         None,
         "--limit",
         "-n",
+        metavar="N",
         min=0,
         help=f"Show at most this many (0: all). Default: {TABLE_LIMIT} for table and markdown, all otherwise.",
     ),

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from spotadvisor.importers.base import (
     read_text,
     resolve_as_of,
 )
+from spotadvisor.regions import gcp_region_of_zone, is_aws_zone_id
 from spotadvisor.schema import OFFERS, validate
 
 AWS_COLUMNS = (
@@ -76,8 +76,6 @@ AZURE_COLUMNS = (
 
 GCP_PRICE_SENTINEL = 700.0  # [USD/h] GCP catalog placeholder for "not offered here"
 
-_AWS_ZONE_ID = re.compile(r"^[a-z]+\d(?:-[a-z]+\d+)?-az\d+$")
-_GCP_ZONE = re.compile(r"^[a-z]+-[a-z]+\d+-[a-z]$")
 _SNIFF_ROWS = 50
 
 _FLAG_MEANINGS = {
@@ -144,9 +142,9 @@ def _catalog_kind(head: str) -> CatalogKind | None:
 def _aws_or_gcp(header: list[str], rows: list[dict[str, str]]) -> CatalogKind | None:
     zones = [r["AvailabilityZone"] for r in rows if r.get("AvailabilityZone")]
     if zones:
-        if all(_AWS_ZONE_ID.match(z) for z in zones):
+        if all(is_aws_zone_id(z) for z in zones):
             return "aws"
-        if all(_GCP_ZONE.match(z) for z in zones):
+        if all(gcp_region_of_zone(z) is not None for z in zones):
             return "gcp"
         return None
     if tuple(header[: len(AWS_COLUMNS)]) == AWS_COLUMNS:
