@@ -15,7 +15,7 @@ from spotadvisor.render import offers as view
 from spotadvisor.render.csv import render_csv
 from spotadvisor.render.json import render_json
 from spotadvisor.render.markdown import render_markdown
-from spotadvisor.render.table import build_table, table_text
+from spotadvisor.render.table import build_table, renderable_text
 from spotadvisor.render.values import count, money, percent
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
 from spotadvisor.sources import TableData
@@ -104,7 +104,7 @@ def test_table_golden() -> None:
         right=view.RIGHT,
         caption=view.offers_caption(result),
     )
-    check("offers_table.txt", table_text(table, width=150))
+    check("offers_table.txt", renderable_text(table, width=150))
 
 
 def test_markdown_golden() -> None:

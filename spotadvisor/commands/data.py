@@ -159,7 +159,7 @@ class Summary:
 
 def _show(summary: Summary, output_format: SummaryFormat, output: Path | None) -> None:
     from spotadvisor.render.json import render_json
-    from spotadvisor.render.table import build_table, print_table, table_text
+    from spotadvisor.render.table import build_table, print_renderable, renderable_text
 
     if output_format is SummaryFormat.json:
         emit(render_json(summary.document), output)
@@ -168,9 +168,9 @@ def _show(summary: Summary, output_format: SummaryFormat, output: Path | None) -
         summary.title, summary.headers, summary.rows, right=summary.right, caption=summary.caption
     )
     if output is None:
-        print_table(table)
+        print_renderable(table)
     else:
-        emit(table_text(table), output)
+        emit(renderable_text(table), output)
 
 
 class ExportFormat(StrEnum):

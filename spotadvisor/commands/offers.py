@@ -162,7 +162,7 @@ def _render(result: OffersResult, output_format: OutputFormat, output: Path | No
     from spotadvisor.render.csv import render_csv
     from spotadvisor.render.json import render_json
     from spotadvisor.render.markdown import render_markdown
-    from spotadvisor.render.table import build_table, print_table, table_text
+    from spotadvisor.render.table import build_table, print_renderable, renderable_text
 
     if output_format is OutputFormat.json:
         emit(render_json(view.offers_document(result)), output)
@@ -180,6 +180,6 @@ def _render(result: OffersResult, output_format: OutputFormat, output: Path | No
             caption=view.offers_caption(result),
         )
         if output is None:
-            print_table(table)
+            print_renderable(table)
         else:
-            emit(table_text(table), output)
+            emit(renderable_text(table), output)

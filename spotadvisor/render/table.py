@@ -6,7 +6,7 @@ import io
 import sys
 from collections.abc import Sequence
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 
@@ -34,14 +34,14 @@ def build_table(
     return table
 
 
-def print_table(table: Table) -> None:
+def print_renderable(renderable: RenderableType) -> None:
     """Print to stdout: terminal width on a terminal, wide (no folding) when piped."""
     wide = None if sys.stdout.isatty() else 200
-    Console(highlight=False, width=wide).print(table)
+    Console(highlight=False, width=wide).print(renderable)
 
 
-def table_text(table: Table, *, width: int = 160) -> str:
-    """Plain text of a rich table at a fixed width (no colour), e.g. for ``-o FILE``."""
+def renderable_text(renderable: RenderableType, *, width: int = 160) -> str:
+    """Plain text of a rich renderable at a fixed width (no colour), e.g. for ``-o FILE``."""
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(table)
+    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(renderable)
     return buffer.getvalue()

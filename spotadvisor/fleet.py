@@ -1,0 +1,436 @@
+"""Turn a fleet file into the numbers the engine needs, filling gaps from the offers data.
+
+Pure: takes the parsed file and DataFrames (the offers view, spot price history) and
+returns the engine's ``FleetModel`` plus, for every pool, where each input came from
+(the fleet file, the store or snapshot with its source and date, or a documented
+default). Nothing here reads files or prints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spotadvisor.bands import parse_band
+from spotadvisor.config import FleetFile, PoolSpec, RiskSettings
+from spotadvisor.errors import DataError, UsageError, did_you_mean
+from spotadvisor.regions import is_aws_zone_id
+from spotadvisor.sim.model import HOURS_PER_MONTH, NOTICE_SECONDS, FleetModel, Hazard, PoolModel
+
+# A spot pool with no published band and no override is assumed to be in the worst
+# AWS band rather than treated as safe.
+UNKNOWN_BAND = ">20%"
+
+
+@dataclass(frozen=True)
+class ResolvedPool:
+    """One pool: the engine's numbers and where each came from.
+
+    Attributes
+    ----------
+    spec
+        The pool as written in the fleet file.
+    model
+        The pool as the engine sees it.
+    sources
+        Input name (``price_per_hour``, ``interruption``...) -> where it came from.
+    """
+
+    spec: PoolSpec
+    model: PoolModel
+    sources: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ResolvedFleet:
+    """A fleet file resolved against data.
+
+    Attributes
+    ----------
+    fleet
+        The parsed file.
+    model
+        The engine's input.
+    pools
+        Per-pool values with their sources.
+    notes
+        Assumptions worth telling the user (conservative defaults, median prices...).
+    """
+
+    fleet: FleetFile
+    model: FleetModel
+    pools: tuple[ResolvedPool, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def resolve_fleet(
+    fleet: FleetFile,
+    offers: pd.DataFrame,
+    price_history: pd.DataFrame | None = None,
+    *,
+    data_label: str = "offers data",
+) -> ResolvedFleet:
+    """Resolve every pool of ``fleet`` against the offers view.
+
+    Parameters
+    ----------
+    fleet
+        The parsed fleet file.
+    offers
+        The offers view (``catalog.offers_view``): prices, bands, GPUs per pool.
+    price_history
+        Spot price history, used when the file asks for ``spot_prices: history``.
+    data_label
+        How to name the offers data in provenance (store path or "embedded snapshot").
+
+    Raises
+    ------
+    UsageError
+        When a pool names a region, zone or instance type the data does not know.
+    DataError
+        When a needed price is in neither the file nor the data.
+    """
+    if not fleet.pools:
+        raise UsageError(
+            "the fleet file has no fleet: list",
+            file=fleet.origin,
+            field="fleet",
+            fix="add the pools to simulate, e.g. - {cloud: aws, region: us-east-1, instance: p4d.24xlarge, market: spot, count: 3}",
+        )
+    notes: list[str] = []
+    resolved = tuple(
+        _resolve_pool(fleet, spec, offers, price_history, data_label, notes) for spec in fleet.pools
+    )
+    wl, policy, risk = fleet.workload, fleet.policy, fleet.risk
+    model = FleetModel(
+        pools=tuple(r.model for r in resolved),
+        replicas=wl.replicas,
+        horizon_hours=fleet.horizon_hours,
+        cold_start_hours=wl.cold_start_hours,
+        cold_start_distribution=wl.cold_start_distribution,
+        request_rate_per_s=wl.request_rate_per_s,
+        request_duration_s=wl.request_duration_s,
+        request_duration_distribution=wl.request_duration_distribution,
+        on_preemption=policy.on_preemption,
+        fallback_after_hours=policy.fallback_after_hours,
+        overprovision=policy.overprovision,
+        zone_correlation=risk.zone_correlation,
+        region_correlation=risk.region_correlation,
+        sla_availability=fleet.sla.availability,
+    )
+    if policy.overprovision and not any(p.market == "spot" for p in model.pools):
+        raise UsageError(
+            "overprovision adds spot replicas, but the fleet has no spot pool",
+            file=fleet.origin,
+            field="policy.overprovision",
+            fix="add a spot pool or set overprovision: 0",
+        )
+    return ResolvedFleet(fleet, model, resolved, tuple(notes))
+
+
+def _resolve_pool(
+    fleet: FleetFile,
+    spec: PoolSpec,
+    offers: pd.DataFrame,
+    history: pd.DataFrame | None,
+    data_label: str,
+    notes: list[str],
+) -> ResolvedPool:
+    where = f"fleet[{spec.index}]"
+    rows = _matching_offers(fleet.origin, where, spec, offers)
+    sources: dict[str, str] = {}
+    label = " ".join(
+        p for p in (spec.cloud, spec.region, spec.zone, spec.instance, spec.market) if p
+    )
+
+    instances, gpu_note = _instances_per_replica(fleet, rows)
+    sources["instances_per_replica"] = gpu_note
+    od_price = _price(
+        spec.on_demand_price_per_hour,
+        rows,
+        "price_on_demand_usd_per_hour",
+        "on_demand_price_per_hour",
+        fleet.origin,
+        where,
+        data_label,
+        sources,
+        notes,
+    )
+    if spec.market == "spot":
+        price = _price(
+            spec.price_per_hour,
+            rows,
+            "price_spot_usd_per_hour",
+            "price_per_hour",
+            fleet.origin,
+            where,
+            data_label,
+            sources,
+            notes,
+        )
+        hazard = _hazard(spec, rows, data_label, sources, notes, where)
+    else:
+        price = od_price if spec.price_per_hour is None else spec.price_per_hour
+        sources["price_per_hour"] = (
+            sources["on_demand_price_per_hour"] if spec.price_per_hour is None else "fleet file"
+        )
+        hazard = Hazard()
+    risk = _pool_risk(fleet.risk, spec)
+    path = None
+    if spec.market == "spot" and fleet.spot_prices == "history":
+        path = _relative_price_path(spec, history)
+        sources["price_path"] = "spot price history" if path else "fixed (no history for this pool)"
+        if path is None:
+            notes.append(
+                f"{where}: no spot price history for {label}; its spot price is held fixed"
+            )
+    model = PoolModel(
+        name=label,
+        cloud=spec.cloud,
+        region=spec.region,
+        zone=spec.zone,
+        market=spec.market,
+        count=spec.count,
+        price_per_hour=price * instances,
+        on_demand_price_per_hour=od_price * instances,
+        instances_per_replica=instances,
+        hazard=hazard,
+        notice_seconds=NOTICE_SECONDS[spec.cloud],
+        bulk_reclaims_per_month=risk.bulk_reclaims_per_month,
+        bulk_fraction=risk.bulk_fraction,
+        stockout_hours=risk.stockout_hours,
+        price_path=path,
+    )
+    return ResolvedPool(spec, model, sources)
+
+
+def _matching_offers(origin: str, where: str, spec: PoolSpec, offers: pd.DataFrame) -> pd.DataFrame:
+    """Offers of the pool's cloud, region, instance type and (if given) zone."""
+    in_cloud = offers[offers["cloud"] == spec.cloud]
+    in_region = in_cloud[in_cloud["region"] == spec.region]
+    if in_region.empty and not _overridden(spec):
+        hint = did_you_mean(spec.region, in_cloud["region"].dropna().unique())
+        raise UsageError(
+            f"no {spec.cloud} offers in region {spec.region!r}",
+            file=origin,
+            field=f"{where}.region",
+            fix=hint or f"list regions with 'spotadvisor offers --cloud {spec.cloud} --format csv'",
+        )
+    rows = in_region[in_region["instance_type"] == spec.instance]
+    if rows.empty and not _overridden(spec):
+        hint = did_you_mean(spec.instance, in_region["instance_type"].dropna().unique())
+        raise UsageError(
+            f"no offer of {spec.instance!r} in {spec.cloud} {spec.region}",
+            file=origin,
+            field=f"{where}.instance",
+            fix=hint
+            or "check the instance type, or give price_per_hour, on_demand_price_per_hour and interruption",
+        )
+    if spec.zone and not rows.empty:
+        column = "zone_id" if spec.cloud == "aws" and is_aws_zone_id(spec.zone) else "zone"
+        if spec.cloud == "aws" and column == "zone":
+            raise UsageError(
+                f"AWS zone names such as {spec.zone!r} differ between accounts",
+                file=origin,
+                field=f"{where}.zone",
+                fix="give the zone ID (e.g. use1-az4); 'aws ec2 describe-availability-zones' maps names to IDs",
+            )
+        zoned = rows[rows[column] == spec.zone]
+        if zoned.empty and spec.cloud != "azure":
+            hint = did_you_mean(spec.zone, rows[column].dropna().unique())
+            raise UsageError(
+                f"{spec.instance} has no offer in zone {spec.zone!r}",
+                file=origin,
+                field=f"{where}.zone",
+                fix=hint
+                or f"zones with offers: {', '.join(sorted(rows[column].dropna().unique()))}",
+            )
+        rows = zoned if not zoned.empty else rows
+    return rows
+
+
+def _overridden(spec: PoolSpec) -> bool:
+    """True when the file gives every input, so the pool needs no offer at all."""
+    has_prices = spec.price_per_hour is not None and spec.on_demand_price_per_hour is not None
+    return has_prices and (spec.market != "spot" or spec.interruption is not None)
+
+
+def _instances_per_replica(fleet: FleetFile, rows: pd.DataFrame) -> tuple[int, str]:
+    """Instances one replica needs, from the workload's GPU need and the instance's GPUs."""
+    wl = fleet.workload
+    gpus = rows["gpu_count"].dropna()
+    memory = rows["gpu_memory_gb"].dropna()
+    if wl.gpus_per_replica and not gpus.empty and gpus.iloc[0] > 0:
+        return max(
+            1, math.ceil(wl.gpus_per_replica / float(gpus.iloc[0]))
+        ), "gpus_per_replica / GPUs per instance"
+    if wl.gpu_memory_gb_per_replica and not gpus.empty and not memory.empty:
+        per_instance = float(gpus.iloc[0]) * float(memory.iloc[0])
+        if per_instance > 0:
+            return max(
+                1, math.ceil(wl.gpu_memory_gb_per_replica / per_instance)
+            ), "GPU memory per replica / per instance"
+    return 1, "one instance per replica"
+
+
+def _price(
+    override: float | None,
+    rows: pd.DataFrame,
+    column: str,
+    key: str,
+    origin: str,
+    where: str,
+    data_label: str,
+    sources: dict[str, str],
+    notes: list[str],
+) -> float:
+    """The file's price, else the offer's (the median over zones when no zone is given)."""
+    if override is not None:
+        sources[key] = "fleet file"
+        return override
+    known = rows.dropna(subset=[column])
+    if known.empty:
+        raise DataError(
+            f"no {key.replace('_', ' ')} for this pool in the {data_label}",
+            file=origin,
+            field=f"{where}.{key}",
+            fix=f"add {key} to the pool, or import fresher data with 'spotadvisor data import'",
+        )
+    values = known[column].astype(float)
+    value = float(values.median())
+    sources[key] = _provenance(known, data_label)
+    if values.nunique() > 1:
+        notes.append(
+            f"{where}: {key} is the median of {len(values)} zones "
+            f"(${values.min():.4f}-${values.max():.4f}/h); give a zone for its own price"
+        )
+    return value
+
+
+def _provenance(rows: pd.DataFrame, data_label: str) -> str:
+    source = rows["source"].iloc[0]
+    as_of = pd.Timestamp(rows["as_of"].max())
+    return f"{data_label}: {source} (as of {as_of:%Y-%m-%d})"
+
+
+def _hazard(
+    spec: PoolSpec,
+    rows: pd.DataFrame,
+    data_label: str,
+    sources: dict[str, str],
+    notes: list[str],
+    where: str,
+) -> Hazard:
+    override = spec.interruption
+    if override is not None:
+        sources["interruption"] = "fleet file"
+        if override.band is not None:
+            band = parse_band(override.band)
+            assert band is not None  # the config layer validated it
+            return Hazard.band(band.lower_pct / 100.0, band.upper_pct / 100.0)
+        if override.monthly_rate is not None:
+            return Hazard.exact(override.monthly_rate / HOURS_PER_MONTH)
+        assert override.mean_time_to_preemption_hours is not None
+        return Hazard.exact(1.0 / override.mean_time_to_preemption_hours)
+    banded = rows.dropna(subset=["interruption_band"])
+    if banded.empty:
+        band = parse_band(UNKNOWN_BAND)
+        assert band is not None
+        sources["interruption"] = f"assumed {UNKNOWN_BAND} (no published band)"
+        notes.append(
+            f"{where}: no published interruption band for {spec.cloud} {spec.region} {spec.instance}; "
+            f"assumed {UNKNOWN_BAND} (the worst band) rather than zero risk; set interruption: to override"
+        )
+        return Hazard.band(band.lower_pct / 100.0, band.upper_pct / 100.0)
+    row = banded.iloc[0]
+    sources["interruption"] = (
+        f"{data_label}: {row['interruption_band_source']} "
+        f"(band {row['interruption_band']}, as of {pd.Timestamp(row['interruption_band_as_of']):%Y-%m-%d})"
+    )
+    return Hazard.band(
+        float(row["interruption_band_lower_pct"]) / 100.0,
+        float(row["interruption_band_upper_pct"]) / 100.0,
+    )
+
+
+def _pool_risk(risk: RiskSettings, spec: PoolSpec) -> RiskSettings:
+    if spec.market != "spot":
+        return RiskSettings(0.0, 0.0, 0.0, risk.zone_correlation, risk.region_correlation)
+    own = spec.risk
+    if own is None:
+        return risk
+    return RiskSettings(
+        own.bulk_reclaims_per_month
+        if own.bulk_reclaims_per_month is not None
+        else risk.bulk_reclaims_per_month,
+        own.bulk_fraction if own.bulk_fraction is not None else risk.bulk_fraction,
+        own.stockout_hours if own.stockout_hours is not None else risk.stockout_hours,
+        risk.zone_correlation,
+        risk.region_correlation,
+    )
+
+
+def _relative_price_path(spec: PoolSpec, history: pd.DataFrame | None) -> tuple[float, ...] | None:
+    """Hourly spot prices of the pool relative to their mean, or None without history.
+
+    Price changes hold until the next change; the path samples them on the hour.
+    """
+    if history is None or history.empty:
+        return None
+    rows = history[
+        (history["cloud"] == spec.cloud)
+        & (history["region"] == spec.region)
+        & (history["instance_type"] == spec.instance)
+        & history["product"].isin(["Linux/UNIX", "Linux/UNIX (Amazon VPC)"])
+    ]
+    if spec.zone:
+        rows = rows[(rows["zone"] == spec.zone) | (rows["zone_id"] == spec.zone)]
+    if rows.empty:
+        return None
+    # one zone's series (the longest), so zone changes are not read as price changes
+    zone_key = rows["zone_id"].fillna(rows["zone"])
+    rows = rows[zone_key == zone_key.value_counts().idxmax()].sort_values("timestamp")
+    times = rows["timestamp"].astype("int64").to_numpy() / 3.6e9  # microseconds -> hours
+    prices = rows["price_usd_per_hour"].to_numpy(dtype=float)
+    hours = np.arange(math.floor(times[0]), math.ceil(times[-1]) + 1)
+    if hours.size < 2:
+        return None
+    hourly = prices[np.clip(np.searchsorted(times, hours, side="right") - 1, 0, None)]
+    relative = hourly / hourly.mean()
+    return tuple(float(v) for v in relative)
+
+
+def describe_pool(pool: ResolvedPool) -> dict[str, Any]:
+    """A resolved pool as plain values, for JSON output (inputs echoed with sources)."""
+    m = pool.model
+    hazard: dict[str, Any] = (
+        {"rate_per_hour": m.hazard.rate_per_hour}
+        if m.hazard.rate_per_hour is not None
+        else {
+            "monthly_probability_low": m.hazard.p_low,
+            "monthly_probability_high": m.hazard.p_high,
+        }
+    )
+    return {
+        "name": m.name,
+        "cloud": m.cloud,
+        "region": m.region,
+        "zone": m.zone,
+        "instance": pool.spec.instance,
+        "market": m.market,
+        "count": m.count,
+        "instances_per_replica": m.instances_per_replica,
+        "price_usd_per_replica_hour": m.price_per_hour,
+        "on_demand_price_usd_per_replica_hour": m.on_demand_price_per_hour,
+        "interruption": hazard if m.market == "spot" else None,
+        "notice_seconds": m.notice_seconds,
+        "bulk_reclaims_per_month": m.bulk_reclaims_per_month,
+        "bulk_fraction": m.bulk_fraction,
+        "stockout_hours": m.stockout_hours,
+        "spot_price_path_hours": len(m.price_path) if m.price_path else None,
+        "sources": dict(pool.sources),
+    }

@@ -1,0 +1,175 @@
+"""How a simulation report looks: the JSON document, the verdict and the tables."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from spotadvisor import __version__
+from spotadvisor.fleet import describe_pool
+from spotadvisor.render.values import is_missing, plain
+from spotadvisor.schema import SCHEMA_VERSION
+from spotadvisor.sim.results import Estimate, Metrics
+from spotadvisor.simulate import SimulationReport
+
+# A verdict is only firm when the breach probability is this many standard errors
+# away from the risk budget.
+VERDICT_MARGIN_SE = 2.0
+
+
+def _est(e: Estimate, key: str = "value") -> dict[str, Any]:
+    return {key: plain(e.value), "stderr": plain(e.stderr)}
+
+
+def verdict(report: SimulationReport) -> tuple[str, str]:
+    """(``meets`` | ``fails`` | ``uncertain``, one plain-language paragraph)."""
+    m, fleet = report.metrics, report.resolved.fleet
+    budget, target = fleet.sla.max_breach_probability, fleet.sla.availability
+    p, se = m.sla_breach_probability.value, m.sla_breach_probability.stderr
+    if p + VERDICT_MARGIN_SE * se <= budget:
+        status, head = "meets", "Meets the SLA"
+    elif p - VERDICT_MARGIN_SE * se > budget:
+        status, head = "fails", "Does not meet the SLA"
+    else:
+        status, head = "uncertain", "Too close to call"
+    days = fleet.horizon_hours / 24
+    text = (
+        f"{head}: availability falls below {100 * target:g}% in {100 * p:.1f}% ± {100 * se:.1f}% "
+        f"of {days:g}-day periods (risk budget {100 * budget:g}%). "
+        f"Expected cost ${m.cost_mean.value:,.0f} per {days:g} days (p95 ${m.cost_p95:,.0f}), "
+        f"{m.savings_pct.value:.0f}% below the same replicas on demand (${m.on_demand_cost:,.0f})."
+    )
+    if status == "uncertain":
+        text += " The difference from the budget is within Monte Carlo error: run more --trials."
+    return status, text
+
+
+def metrics_document(m: Metrics) -> dict[str, Any]:
+    """The metrics of SPEC section 5 under their JSON keys."""
+    return {
+        "availability": {
+            "mean": plain(m.availability_mean.value),
+            "p5": plain(m.availability_p5),
+            "stderr": plain(m.availability_mean.stderr),
+        },
+        "sla_breach_probability": _est(m.sla_breach_probability),
+        "cost": {
+            "mean": plain(m.cost_mean.value),
+            "p95": plain(m.cost_p95),
+            "stderr": plain(m.cost_mean.stderr),
+        },
+        "on_demand_cost": plain(m.on_demand_cost),
+        "savings_pct": _est(m.savings_pct),
+        "interruptions": _est(m.interruptions_mean, "mean"),
+        "lost_requests": _est(m.lost_requests_mean, "mean"),
+        "outages": _est(m.outages_mean, "mean"),
+        "mean_outage_minutes": _est(m.mean_outage_minutes),
+    }
+
+
+def simulation_document(report: SimulationReport) -> dict[str, Any]:
+    """The JSON document: schema version, inputs as resolved, seed, provenance, metrics."""
+    fleet = report.resolved.fleet
+    status, text = verdict(report)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "spotadvisor_version": __version__,
+        "generated_at": report.generated_at.isoformat(),
+        "fleet_file": fleet.origin,
+        "seed": report.seed,
+        "trials": fleet.trials,
+        "horizon_hours": fleet.horizon_hours,
+        "inputs": {
+            "workload": asdict(fleet.workload),
+            "sla": asdict(fleet.sla),
+            "policy": asdict(fleet.policy),
+            "risk": "independent" if fleet.risk_independent else asdict(fleet.risk),
+            "spot_prices": fleet.spot_prices,
+            "pools": [describe_pool(p) for p in report.resolved.pools],
+        },
+        "notes": list(report.resolved.notes),
+        "data": [t.provenance(report.generated_at) for t in report.data],
+        **metrics_document(report.metrics),
+        "verdict": {"status": status, "text": text},
+    }
+
+
+def _pm(e: Estimate, scale: float = 1.0, fmt: str = "{:,.2f}", unit: str = "") -> tuple[str, str]:
+    if is_missing(e.value):
+        return "none", ""
+    return fmt.format(e.value * scale) + unit, "± " + fmt.format(e.stderr * scale) + unit
+
+
+def metric_rows(report: SimulationReport) -> list[list[str]]:
+    """Rows of the metrics table: metric, value, standard error, what it means."""
+    m, fleet = report.metrics, report.resolved.fleet
+    days = f"{fleet.horizon_hours / 24:g} days"
+    target = f"{100 * fleet.sla.availability:g}%"
+    return [
+        [
+            "Availability, mean",
+            *_pm(m.availability_mean, 100, "{:.4f}", "%"),
+            f"time with >= {fleet.workload.replicas} replicas serving",
+        ],
+        [
+            "Availability, worst 5%",
+            f"{100 * m.availability_p5:.4f}%",
+            "",
+            "5th percentile over periods",
+        ],
+        [
+            "SLA breach probability",
+            *_pm(m.sla_breach_probability, 100, "{:.2f}", "%"),
+            f"P(availability < {target}); budget {100 * fleet.sla.max_breach_probability:g}%",
+        ],
+        ["Cost, mean", *_pm(m.cost_mean, 1, "${:,.0f}"), f"per {days}, billed from launch"],
+        ["Cost, p95", f"${m.cost_p95:,.0f}", "", "95th percentile"],
+        [
+            "All on-demand cost",
+            f"${m.on_demand_cost:,.0f}",
+            "",
+            f"{fleet.workload.replicas} replicas on demand",
+        ],
+        ["Savings", *_pm(m.savings_pct, 1, "{:.1f}", "%"), "vs all on-demand"],
+        ["Interruptions", *_pm(m.interruptions_mean), f"preemption notices per {days}"],
+        [
+            "Lost requests",
+            *_pm(m.lost_requests_mean, 1, "{:,.1f}"),
+            "in flight when a notice period ended",
+        ],
+        [
+            "Outages",
+            *_pm(m.outages_mean, 1, "{:,.3f}"),
+            f"drops below {fleet.workload.replicas} serving replicas",
+        ],
+        ["Mean outage", *_pm(m.mean_outage_minutes, 1, "{:,.1f}", " min"), "length of one outage"],
+    ]
+
+
+def pool_rows(report: SimulationReport) -> list[list[str]]:
+    """Rows of the pools table: pool, count, price, interruption, where they came from."""
+    rows = []
+    for pool in report.resolved.pools:
+        m = pool.model
+        if m.market != "spot":
+            risk = "never preempted"
+        elif m.hazard.rate_per_hour is not None:
+            risk = f"{m.hazard.rate_per_hour:.4g}/h exact"
+        else:
+            risk = f"{100 * m.hazard.p_low:g}-{100 * m.hazard.p_high:g}%/month"
+        rows.append(
+            [
+                m.name,
+                str(m.count),
+                f"${m.price_per_hour:,.4f}",
+                risk,
+                _short(pool.sources.get("price_per_hour", "")),
+                _short(pool.sources.get("interruption", "")),
+            ]
+        )
+    return rows
+
+
+def _short(source: str) -> str:
+    """A source without its data-location prefix (the footer names the location)."""
+    return source.split(": ", 1)[-1]

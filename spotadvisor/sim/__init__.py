@@ -1,0 +1,1 @@
+"""The Monte Carlo risk engine: pure numpy, randomness only from an injected Generator."""

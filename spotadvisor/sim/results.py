@@ -1,0 +1,144 @@
+"""Per-trial outcomes of a simulation, and the summary metrics with their standard errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TrialResults:
+    """One value per trial for every per-trial outcome.
+
+    Attributes
+    ----------
+    availability
+        Fraction of the horizon with at least ``replicas`` slots serving [0-1].
+    cost
+        Billed cost over the horizon [USD].
+    interruptions
+        Preemption notices received.
+    lost_requests
+        Requests lost at preemptions.
+    outages
+        Times the serving count fell below ``replicas``.
+    outage_hours
+        Total time below ``replicas`` [h].
+    on_demand_cost
+        Cost of the same replicas all on demand over the horizon [USD] (not random).
+    """
+
+    availability: FloatArray
+    cost: FloatArray
+    interruptions: FloatArray
+    lost_requests: FloatArray
+    outages: FloatArray
+    outage_hours: FloatArray
+    on_demand_cost: float
+
+    @property
+    def trials(self) -> int:
+        """Number of trials."""
+        return int(self.availability.size)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo estimate and its standard error."""
+
+    value: float
+    stderr: float
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The metrics of SPEC section 5.
+
+    Attributes
+    ----------
+    availability_mean, availability_p5
+        Mean and 5th percentile over trials of the availability fraction.
+    sla_breach_probability
+        Share of trials (months) whose availability is below the target.
+    cost_mean, cost_p95
+        Mean and 95th percentile of the horizon cost [USD].
+    on_demand_cost
+        The all-on-demand cost [USD].
+    savings_pct
+        ``100 * (1 - cost_mean / on_demand_cost)`` [%].
+    interruptions_mean, lost_requests_mean, outages_mean
+        Means per trial.
+    mean_outage_minutes
+        Total outage time over total outages, all trials [min] (NaN with no outage).
+    """
+
+    availability_mean: Estimate
+    availability_p5: float
+    sla_breach_probability: Estimate
+    cost_mean: Estimate
+    cost_p95: float
+    on_demand_cost: float
+    savings_pct: Estimate
+    interruptions_mean: Estimate
+    lost_requests_mean: Estimate
+    outages_mean: Estimate
+    mean_outage_minutes: Estimate
+    trials: int
+
+
+def _mean(values: FloatArray) -> Estimate:
+    n = values.size
+    stderr = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    return Estimate(float(values.mean()), stderr)
+
+
+def summarize(results: TrialResults, sla_availability: float) -> Metrics:
+    """Metrics with Monte Carlo standard errors (delta method for ratios).
+
+    Parameters
+    ----------
+    results
+        Per-trial outcomes.
+    sla_availability
+        Availability target [fraction]; a trial below it breaches the SLA.
+    """
+    n = results.trials
+    breach = (results.availability < sla_availability).astype(np.float64)
+    cost = _mean(results.cost)
+    od = results.on_demand_cost
+    savings = Estimate(
+        100.0 * (1.0 - cost.value / od) if od > 0 else float("nan"),
+        100.0 * cost.stderr / od if od > 0 else float("nan"),
+    )
+    return Metrics(
+        availability_mean=_mean(results.availability),
+        availability_p5=float(np.quantile(results.availability, 0.05)),
+        sla_breach_probability=_mean(breach),
+        cost_mean=cost,
+        cost_p95=float(np.quantile(results.cost, 0.95)),
+        on_demand_cost=od,
+        savings_pct=savings,
+        interruptions_mean=_mean(results.interruptions),
+        lost_requests_mean=_mean(results.lost_requests),
+        outages_mean=_mean(results.outages),
+        mean_outage_minutes=_ratio_minutes(results.outage_hours, results.outages),
+        trials=n,
+    )
+
+
+def _ratio_minutes(hours: FloatArray, counts: FloatArray) -> Estimate:
+    """Ratio of means sum(hours)/sum(counts) in minutes, with a delta-method error."""
+    total = counts.sum()
+    if total <= 0:
+        return Estimate(float("nan"), float("nan"))
+    ratio = hours.sum() / total
+    n = counts.size
+    if n < 2:
+        return Estimate(60.0 * float(ratio), float("nan"))
+    residual = hours - ratio * counts
+    stderr = np.sqrt(residual.var(ddof=1) / n) / counts.mean()
+    return Estimate(60.0 * float(ratio), 60.0 * float(stderr))

@@ -1,0 +1,100 @@
+"""``spotadvisor simulate``: Monte Carlo cost and SLA risk of one concrete fleet."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from spotadvisor.catalog import offers_view
+from spotadvisor.config import FleetFile, load_fleet
+from spotadvisor.fleet import ResolvedFleet, resolve_fleet
+from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS, SPOT_PRICE_HISTORY
+from spotadvisor.sim.engine import simulate
+from spotadvisor.sim.results import Metrics, TrialResults, summarize
+from spotadvisor.sources import TableData, load_table
+from spotadvisor.store import Store
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    """A simulated fleet: inputs as resolved, per-trial results and their summary.
+
+    Attributes
+    ----------
+    resolved
+        The fleet file resolved against data (inputs and their sources).
+    seed
+        The seed used (echoed so a run can be repeated exactly).
+    trials
+        Per-trial outcomes.
+    metrics
+        The summary with standard errors.
+    data
+        The tables the inputs came from.
+    generated_at
+        When the report was made (UTC).
+    """
+
+    resolved: ResolvedFleet
+    seed: int
+    trials: TrialResults
+    metrics: Metrics
+    data: tuple[TableData, ...]
+    generated_at: datetime
+
+
+def with_overrides(
+    fleet: FleetFile,
+    *,
+    trials: int | None = None,
+    horizon_hours: float | None = None,
+    seed: int | None = None,
+) -> FleetFile:
+    """The fleet with command-line values in place of the file's."""
+    return dataclasses.replace(
+        fleet,
+        trials=fleet.trials if trials is None else trials,
+        horizon_hours=fleet.horizon_hours if horizon_hours is None else horizon_hours,
+        seed=fleet.seed if seed is None else seed,
+    )
+
+
+def fresh_seed() -> int:
+    """A new random seed from the operating system, small enough to print and reuse."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
+
+
+def simulate_fleet(
+    store: Store,
+    path: Path,
+    *,
+    trials: int | None = None,
+    horizon_hours: float | None = None,
+    seed: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SimulationReport:
+    """Load a fleet file, fill its gaps from the store or snapshot, simulate, summarise."""
+    fleet = with_overrides(load_fleet(path), trials=trials, horizon_hours=horizon_hours, seed=seed)
+    offers = load_table(store, OFFERS)
+    bands = load_table(store, INTERRUPTION_HISTORY)
+    data = [offers, bands]
+    history = None
+    if fleet.spot_prices == "history":
+        history_data = load_table(store, SPOT_PRICE_HISTORY)
+        data.append(history_data)
+        history = history_data.frame
+    label = "embedded snapshot" if offers.origin == "snapshot" else f"store {offers.location}"
+    resolved = resolve_fleet(
+        fleet, offers_view(offers.frame, bands.frame), history, data_label=label
+    )
+    used_seed = fleet.seed if fleet.seed is not None else fresh_seed()
+    results = simulate(
+        resolved.model, fleet.trials, np.random.default_rng(used_seed), on_progress=on_progress
+    )
+    metrics = summarize(results, fleet.sla.availability)
+    return SimulationReport(resolved, used_seed, results, metrics, tuple(data), datetime.now(UTC))
