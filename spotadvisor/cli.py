@@ -17,6 +17,8 @@ from spotadvisor.commands import data as data_commands
 from spotadvisor.commands.common import CliState
 from spotadvisor.commands.offers import EPILOG as OFFERS_EPILOG
 from spotadvisor.commands.offers import offers
+from spotadvisor.commands.recommend import EPILOG as RECOMMEND_EPILOG
+from spotadvisor.commands.recommend import recommend
 from spotadvisor.commands.simulate import EPILOG as SIMULATE_EPILOG
 from spotadvisor.commands.simulate import simulate
 
@@ -69,6 +71,7 @@ def root(
     ctx.obj = CliState(db=db, debug=debug)
 
 
+app.command(epilog=RECOMMEND_EPILOG)(recommend)
 app.command(epilog=OFFERS_EPILOG)(offers)
 app.command(epilog=SIMULATE_EPILOG)(simulate)
 app.add_typer(data_commands.app, name="data")

@@ -119,13 +119,13 @@ def _render(report: SimulationReport, output_format: SimulateFormat, output: Pat
     metrics = build_table(
         title,
         ["Metric", "Value", "Std. error", "Meaning"],
-        metric_rows(report),
+        metric_rows(report.metrics, report.resolved.fleet),
         right=[False, True, True, False],
     )
     pools = build_table(
         "Pools",
         ["Pool", "Replicas", "$/replica-h", "Interruption", "Price from", "Interruption from"],
-        pool_rows(report),
+        pool_rows(report.resolved.pools),
         right=[False, True, True, False, False, False],
     )
     status, text = verdict(report)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from spotadvisor import __version__
-from spotadvisor.fleet import describe_pool
+from spotadvisor.config import FleetFile
+from spotadvisor.fleet import ResolvedPool, describe_pool
 from spotadvisor.render.values import is_missing, plain
 from spotadvisor.schema import SCHEMA_VERSION
 from spotadvisor.sim.results import Estimate, Metrics
@@ -100,9 +102,8 @@ def _pm(e: Estimate, scale: float = 1.0, fmt: str = "{:,.2f}", unit: str = "") -
     return fmt.format(e.value * scale) + unit, "± " + fmt.format(e.stderr * scale) + unit
 
 
-def metric_rows(report: SimulationReport) -> list[list[str]]:
+def metric_rows(m: Metrics, fleet: FleetFile) -> list[list[str]]:
     """Rows of the metrics table: metric, value, standard error, what it means."""
-    m, fleet = report.metrics, report.resolved.fleet
     days = f"{fleet.horizon_hours / 24:g} days"
     target = f"{100 * fleet.sla.availability:g}%"
     return [
@@ -146,10 +147,10 @@ def metric_rows(report: SimulationReport) -> list[list[str]]:
     ]
 
 
-def pool_rows(report: SimulationReport) -> list[list[str]]:
+def pool_rows(pools: Sequence[ResolvedPool]) -> list[list[str]]:
     """Rows of the pools table: pool, count, price, interruption, where they came from."""
     rows = []
-    for pool in report.resolved.pools:
+    for pool in pools:
         m = pool.model
         if m.market != "spot":
             risk = "never preempted"

@@ -17,17 +17,22 @@ def build_table(
     *,
     right: Sequence[bool] = (),
     caption: str | None = None,
+    wrap: Sequence[int] = (),
 ) -> Table:
-    """A rich table; ``right[i]`` right-aligns column i (numbers)."""
+    """A rich table; ``right[i]`` right-aligns column i (numbers).
+
+    Columns stay on one line except those in ``wrap`` and the last one, so names and
+    numbers are never broken or squeezed to an ellipsis by a long free-text column.
+    """
     table = Table(title=title, caption=caption, header_style="bold", show_lines=False)
-    last = len(headers) - 1
+    wrapping = {len(headers) - 1, *wrap}
     for i, header in enumerate(headers):
-        # names and numbers stay on one line; only the last (free-text) column wraps
         table.add_column(
             header,
             justify="right" if i < len(right) and right[i] else "left",
-            no_wrap=i != last,
-            overflow="fold" if i == last else "ellipsis",
+            no_wrap=i not in wrapping,
+            overflow="fold" if i in wrapping else "ellipsis",
+            ratio=1 if i in wrapping else None,
         )
     for row in rows:
         table.add_row(*row)

@@ -1,0 +1,379 @@
+"""``spotadvisor recommend``: which mix to run, how much it saves, and how sure that is."""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from spotadvisor.commands.common import (
+    OUTPUT_OPTION,
+    cli_state,
+    emit,
+    handle_errors,
+    note,
+    split_values,
+    stderr,
+)
+
+if TYPE_CHECKING:
+    from spotadvisor.config import FleetFile
+    from spotadvisor.recommend import Recommendation
+
+
+class RecommendFormat(StrEnum):
+    """Formats of ``recommend``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+DEFAULT_GPUS_PER_REPLICA = 8
+QUICK_TRIALS = 400
+CLI = "command line"
+
+EPILOG = (
+    "Candidates are built from every offer that can host a replica (GPU model, count and "
+    "memory fit), spread over zones and regions, from all on-demand to all spot, with "
+    "spare spot replicas and on-demand fallback. Hopeless and dominated mixes are pruned "
+    "with closed-form bounds, the rest are simulated with common random numbers, and the "
+    "mixes whose SLA breach probability is within the risk budget (at two standard "
+    "errors) are ranked by expected monthly cost.\n\n"
+    "Examples:\n\n"
+    "  spotadvisor recommend --gpu H100 --replicas 4\n\n"
+    "  spotadvisor recommend --gpu A100-80GB,H100 --replicas 6 --sla 99.95 --risk 0.02 --clouds aws,gcp\n\n"
+    "  spotadvisor recommend --workload fleet.yaml --quick --save-fleet chosen.yaml\n\n"
+    "  spotadvisor recommend --gpu H100 --replicas 4 --explain 2"
+)
+
+
+@handle_errors
+def recommend(
+    ctx: typer.Context,
+    gpu: list[str] | None = typer.Option(
+        None, "--gpu", "-g", metavar="GPU", help="Acceptable GPU models (repeat or comma-separate)."
+    ),
+    gpus_per_replica: int | None = typer.Option(
+        None,
+        "--gpus-per-replica",
+        metavar="N",
+        min=1,
+        help=f"GPUs one replica needs (default {DEFAULT_GPUS_PER_REPLICA}).",
+    ),
+    gpu_memory_per_replica: float | None = typer.Option(
+        None,
+        "--gpu-memory-per-replica",
+        metavar="GB",
+        min=1,
+        help="GPU memory one replica needs, instead of a GPU count.",
+    ),
+    replicas: int | None = typer.Option(
+        None, "--replicas", "-r", metavar="N", min=1, help="Serving replicas needed."
+    ),
+    sla: str | None = typer.Option(
+        None, "--sla", metavar="PCT", help="Availability target in percent (default 99.9)."
+    ),
+    risk: str | None = typer.Option(
+        None,
+        "--risk",
+        metavar="P",
+        help="Risk budget: accepted probability that a month misses the SLA (default 0.05).",
+    ),
+    cold_start: str | None = typer.Option(
+        None, "--cold-start", metavar="DURATION", help="Launch to serving (default 10m)."
+    ),
+    throughput: float | None = typer.Option(
+        None,
+        "--throughput",
+        metavar="TOKENS/S",
+        min=0,
+        help="Tokens per second per replica, for a cost per million tokens.",
+    ),
+    clouds: list[str] | None = typer.Option(
+        None, "--clouds", metavar="CLOUD", help="aws, gcp, azure (default: all)."
+    ),
+    regions: list[str] | None = typer.Option(
+        None, "--regions", metavar="REGION", help="Regions or globs (default: all)."
+    ),
+    max_band: str | None = typer.Option(
+        None,
+        "--max-band",
+        metavar="BAND",
+        help="Highest interruption band for spot pools, e.g. 10-15% or 15.",
+    ),
+    budget: float | None = typer.Option(
+        None, "--budget", metavar="USD", min=0, help="Highest expected cost per month."
+    ),
+    workload: Path | None = typer.Option(
+        None,
+        "--workload",
+        metavar="FILE",
+        help="A fleet file giving the workload, SLA and risk (flags override it).",
+    ),
+    trials: int | None = typer.Option(
+        None,
+        "--trials",
+        "-t",
+        metavar="N",
+        min=50,
+        help="Trials per mix in the full evaluation (default 2000).",
+    ),
+    quick: bool = typer.Option(
+        False, "--quick", help=f"{QUICK_TRIALS} trials: faster, with a larger Monte Carlo error."
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", metavar="N", min=0, help="Random seed; echoed in the output."
+    ),
+    limit: int = typer.Option(
+        10, "--limit", "-n", metavar="N", min=1, help="Mixes shown in the table."
+    ),
+    explain: int | None = typer.Option(
+        None,
+        "--explain",
+        metavar="RANK",
+        min=1,
+        help="Show the pools and every metric of the mix at this rank.",
+    ),
+    save_fleet: Path | None = typer.Option(
+        None,
+        "--save-fleet",
+        metavar="FILE",
+        help="Write the recommended mix (or --explain's) as a fleet file for simulate and gate.",
+    ),
+    output_format: RecommendFormat = typer.Option(
+        RecommendFormat.table, "--format", "-f", help="table, json, csv or markdown."
+    ),
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Search region / zone / instance / spot-share mixes for a workload and rank them by cost within the SLA risk budget."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from spotadvisor.bands import parse_max_band
+    from spotadvisor.recommend import HostFilter
+    from spotadvisor.recommend import recommend as run_recommend
+    from spotadvisor.simulate import fresh_seed
+    from spotadvisor.store import Store, resolve_store_path
+
+    fleet = _fleet(workload, replicas, sla, risk, cold_start, throughput, trials, quick, seed)
+    wl = fleet.workload
+    per_replica = gpus_per_replica or wl.gpus_per_replica
+    memory = gpu_memory_per_replica or (None if gpus_per_replica else wl.gpu_memory_gb_per_replica)
+    if per_replica is None and memory is None:
+        per_replica = DEFAULT_GPUS_PER_REPLICA
+        note(
+            f"assuming {per_replica} GPUs per replica; set --gpus-per-replica or --gpu-memory-per-replica"
+        )
+    fleet = dataclasses.replace(
+        fleet,
+        workload=dataclasses.replace(
+            wl,
+            gpus_per_replica=None if memory else per_replica,
+            gpu_memory_gb_per_replica=memory,
+            gpu=tuple(split_values(gpu)) or wl.gpu,
+        ),
+    )
+    hosts = HostFilter(
+        gpu=fleet.workload.gpu,
+        gpus_per_replica=fleet.workload.gpus_per_replica,
+        gpu_memory_gb_per_replica=fleet.workload.gpu_memory_gb_per_replica,
+        clouds=tuple(c.lower() for c in split_values(clouds)),
+        regions=tuple(split_values(regions)),
+        max_band_pct=parse_max_band(max_band) if max_band else None,
+    )
+    used_seed = fleet.seed if fleet.seed is not None else fresh_seed()
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("mixes"),
+        console=stderr(),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("searching", total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        rec = run_recommend(
+            Store(resolve_store_path(cli_state(ctx).db)),
+            fleet,
+            hosts,
+            seed=used_seed,
+            budget_usd_per_month=budget,
+            on_progress=report,
+        )
+    for line in rec.search.notes:
+        note(f"note: {line}")
+    _render(rec, output_format, output, limit, explain)
+    if save_fleet is not None:
+        _save(rec, save_fleet, explain)
+
+
+def _fleet(
+    workload: Path | None,
+    replicas: int | None,
+    sla: str | None,
+    risk: str | None,
+    cold_start: str | None,
+    throughput: float | None,
+    trials: int | None,
+    quick: bool,
+    seed: int | None,
+) -> FleetFile:
+    """The workload file (or a bare one), with every flag applied and validated."""
+    from spotadvisor.config import load_fleet, parse_duration, parse_fleet, parse_fraction
+    from spotadvisor.errors import UsageError
+
+    if workload is not None:
+        fleet = load_fleet(workload)
+        if fleet.pools:
+            note(f"{workload}: its fleet: list is ignored; recommend builds its own mixes")
+    elif replicas is None:
+        raise UsageError(
+            "how many replicas must serve?",
+            field="--replicas",
+            fix="add --replicas N, or --workload FILE",
+        )
+    else:
+        fleet = parse_fleet({"workload": {"replicas": replicas}}, origin=CLI)
+    wl = fleet.workload
+    wl = dataclasses.replace(
+        wl,
+        replicas=replicas or wl.replicas,
+        cold_start_hours=parse_duration(cold_start, origin=CLI, field="--cold-start")
+        if cold_start
+        else wl.cold_start_hours,
+        throughput_tokens_per_s=throughput
+        if throughput is not None
+        else wl.throughput_tokens_per_s,
+    )
+    agreement = dataclasses.replace(
+        fleet.sla,
+        availability=parse_fraction(sla, origin=CLI, field="--sla", percent=True)
+        if sla
+        else fleet.sla.availability,
+        max_breach_probability=parse_fraction(risk, origin=CLI, field="--risk", percent=False)
+        if risk
+        else fleet.sla.max_breach_probability,
+    )
+    runs = trials if trials is not None else (QUICK_TRIALS if quick else fleet.trials)
+    return dataclasses.replace(
+        fleet,
+        workload=wl,
+        sla=agreement,
+        trials=runs,
+        seed=seed if seed is not None else fleet.seed,
+        pools=(),
+    )
+
+
+def _render(
+    rec: Recommendation,
+    output_format: RecommendFormat,
+    output: Path | None,
+    limit: int,
+    explain: int | None,
+) -> None:
+    from rich.console import Group
+    from rich.text import Text
+
+    from spotadvisor.render import recommendation as view
+    from spotadvisor.render.csv import render_csv
+    from spotadvisor.render.json import render_json
+    from spotadvisor.render.markdown import render_markdown
+    from spotadvisor.render.table import build_table, print_renderable, renderable_text
+
+    if output_format is RecommendFormat.json:
+        emit(render_json(view.recommendation_document(rec)), output)
+        return
+    if output_format is RecommendFormat.csv:
+        emit(render_csv(view.recommendation_frame(rec)), output)
+        return
+    headers, right = view.headers(rec)
+    rows = view.table_rows(rec, limit)
+    if output_format is RecommendFormat.markdown:
+        text = (
+            render_markdown(headers, rows, right=right)
+            + f"\n{view.explanation(rec)}\n\n{view.footer(rec)}\n"
+        )
+        emit(text, output)
+        return
+    fleet = rec.fleet
+    title = (
+        f"{fleet.workload.replicas} replicas of {fleet.workload.name}: {100 * fleet.sla.availability:g}% availability, "
+        f"risk budget {100 * fleet.sla.max_breach_probability:g}%"
+    )
+    parts: list[object] = [
+        build_table(title, headers, rows, right=right, wrap=[1]),
+        Text(view.explanation(rec), style="bold" if rec.recommended is not None else "bold yellow"),
+        Text(""),
+        Text(view.footer(rec), style="dim"),
+    ]
+    if explain is not None:
+        parts += [Text(""), *_explain(rec, explain)]
+    group = Group(*parts)  # type: ignore[arg-type]
+    if output is None:
+        print_renderable(group)
+    else:
+        emit(renderable_text(group), output)
+
+
+def _explain(rec: Recommendation, rank: int) -> list[object]:
+    from spotadvisor.errors import UsageError
+    from spotadvisor.render.recommendation import describe_mix
+    from spotadvisor.render.simulation import metric_rows, pool_rows
+    from spotadvisor.render.table import build_table
+
+    ranked = rec.ranked()
+    if rank > len(ranked):
+        raise UsageError(
+            f"there are {len(ranked)} ranked mixes",
+            field="--explain",
+            fix=f"give a rank from 1 to {len(ranked)}",
+        )
+    e = ranked[rank - 1]
+    pools = [
+        dataclasses.replace(
+            rec.search.pools[key], model=dataclasses.replace(rec.search.pools[key].model, count=n)
+        )
+        for key, n in e.candidate.pools
+    ]
+    return [
+        build_table(
+            f"#{rank}: {describe_mix(e.candidate)}",
+            ["Metric", "Value", "Std. error", "Meaning"],
+            metric_rows(e.metrics, rec.fleet),
+            right=[False, True, True, False],
+        ),
+        build_table(
+            "Pools",
+            ["Pool", "Replicas", "$/replica-h", "Interruption", "Price from", "Interruption from"],
+            pool_rows(pools),
+            right=[False, True, True, False, False, False],
+        ),
+    ]
+
+
+def _save(rec: Recommendation, path: Path, explain: int | None) -> None:
+    from spotadvisor.errors import UsageError
+    from spotadvisor.recommend.fleet_yaml import fleet_yaml
+    from spotadvisor.render.recommendation import describe_mix
+
+    if explain is not None:
+        chosen = rec.ranked()[explain - 1]
+    elif rec.recommended is not None:
+        chosen = rec.search.evaluated[rec.recommended]
+    else:
+        raise UsageError(
+            "no mix is within the risk budget, so none is saved",
+            field="--save-fleet",
+            fix="pick one with --explain RANK --save-fleet FILE",
+        )
+    header = f"Written by spotadvisor recommend on {rec.generated_at:%Y-%m-%d}: {describe_mix(chosen.candidate)}"
+    emit(fleet_yaml(rec.fleet, chosen.candidate, rec.seed, header=header), path)

@@ -1,0 +1,122 @@
+"""``spotadvisor recommend``: search region / zone / instance / spot-share mixes and rank them.
+
+``recommend`` loads the offers (store or embedded snapshot), runs ``search.search`` and
+ranks the result with ``rank``; ``fleet_yaml`` writes a chosen mix as a fleet file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from spotadvisor.catalog import offers_view
+from spotadvisor.config import FleetFile
+from spotadvisor.recommend.candidates import HostFilter
+from spotadvisor.recommend.rank import frontier, ranking, within_budget
+from spotadvisor.recommend.search import Evaluated, SearchResult, search
+from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
+from spotadvisor.sim.model import HOURS_PER_MONTH
+from spotadvisor.sources import TableData, load_table
+from spotadvisor.store import Store
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Ranked mixes for a workload.
+
+    Attributes
+    ----------
+    fleet
+        Workload, SLA, horizon, trials and risk settings used.
+    hosts
+        Which offers could host a replica.
+    budget_usd_per_month
+        The budget given, if any [USD per 730 h].
+    seed
+        Seed of every simulation (common random numbers).
+    search
+        Every fully evaluated mix, the baseline and the search statistics.
+    order
+        Indices into ``search.evaluated``, best first.
+    recommended
+        Index into ``search.evaluated`` of the recommended mix (the first within the
+        risk budget), or None when no mix is.
+    frontier
+        Indices into ``search.evaluated`` on the cost-risk frontier, cheapest first.
+    data
+        Where prices and bands came from.
+    generated_at
+        When the recommendation was made (UTC).
+    """
+
+    fleet: FleetFile
+    hosts: HostFilter
+    budget_usd_per_month: float | None
+    seed: int
+    search: SearchResult
+    order: tuple[int, ...]
+    recommended: int | None
+    frontier: tuple[int, ...]
+    data: tuple[TableData, ...]
+    generated_at: datetime
+
+    def monthly(self, usd_over_horizon: float) -> float:
+        """A cost over the horizon expressed per 730-hour month [USD]."""
+        return usd_over_horizon * HOURS_PER_MONTH / self.fleet.horizon_hours
+
+    def ranked(self) -> list[Evaluated]:
+        """Evaluated mixes in rank order."""
+        return [self.search.evaluated[i] for i in self.order]
+
+
+def recommend(
+    store: Store,
+    fleet: FleetFile,
+    hosts: HostFilter,
+    *,
+    seed: int,
+    budget_usd_per_month: float | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> Recommendation:
+    """Search, evaluate and rank mixes for the workload of ``fleet``."""
+    offers = load_table(store, OFFERS)
+    bands = load_table(store, INTERRUPTION_HISTORY)
+    label = "embedded snapshot" if offers.origin == "snapshot" else f"store {offers.location}"
+    budget = (
+        None
+        if budget_usd_per_month is None
+        else budget_usd_per_month * fleet.horizon_hours / HOURS_PER_MONTH
+    )
+    result = search(
+        fleet,
+        offers_view(offers.frame, bands.frame),
+        hosts,
+        budget_usd=budget,
+        seed=seed,
+        data_label=label,
+        on_progress=on_progress,
+    )
+    metrics = [e.metrics for e in result.evaluated]
+    order = ranking(metrics, fleet.sla.max_breach_probability)
+    first = (
+        order[0]
+        if order and within_budget(metrics[order[0]], fleet.sla.max_breach_probability)
+        else None
+    )
+    points = [(m.cost_mean.value, m.sla_breach_probability.value) for m in metrics]
+    return Recommendation(
+        fleet=fleet,
+        hosts=hosts,
+        budget_usd_per_month=budget_usd_per_month,
+        seed=seed,
+        search=result,
+        order=tuple(order),
+        recommended=first,
+        frontier=tuple(frontier(points)),
+        data=(offers, bands),
+        generated_at=datetime.now(UTC),
+    )
+
+
+__all__ = ["HostFilter", "Recommendation", "recommend"]

@@ -1,0 +1,87 @@
+"""Write a mix as a fleet file that ``simulate`` and ``gate`` read back to the same model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from spotadvisor.config import FleetFile
+from spotadvisor.recommend.candidates import Candidate
+
+
+def _duration(hours: float) -> str:
+    """Hours as the shortest exact duration string (``15m``, ``30d``, ``90s``)."""
+    seconds = round(hours * 3600)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def fleet_document(fleet: FleetFile, candidate: Candidate, seed: int) -> dict[str, Any]:
+    """The fleet-file mapping of a candidate, with the workload, SLA and risk it was judged on."""
+    wl = fleet.workload
+    workload: dict[str, Any] = {"name": wl.name, "replicas": wl.replicas}
+    if wl.gpus_per_replica is not None:
+        workload["gpus_per_replica"] = wl.gpus_per_replica
+    if wl.gpu_memory_gb_per_replica is not None:
+        workload["gpu_memory_gb_per_replica"] = wl.gpu_memory_gb_per_replica
+    if wl.gpu:
+        workload["gpu"] = list(wl.gpu)
+    workload |= {
+        "cold_start": _duration(wl.cold_start_hours),
+        "cold_start_dist": wl.cold_start_distribution,
+        "request_rate": wl.request_rate_per_s,
+        "request_duration": f"{wl.request_duration_s:g}s",
+        "request_duration_dist": wl.request_duration_distribution,
+    }
+    if wl.throughput_tokens_per_s is not None:
+        workload["throughput"] = wl.throughput_tokens_per_s
+    policy: dict[str, Any] = {
+        "on_preemption": candidate.on_preemption,
+        "overprovision": candidate.overprovision,
+    }
+    if candidate.fallback_after_hours is not None:
+        policy["fallback_after"] = _duration(candidate.fallback_after_hours)
+    risk: Any = (
+        "independent"
+        if fleet.risk_independent
+        else {
+            "bulk_reclaims_per_month": fleet.risk.bulk_reclaims_per_month,
+            "bulk_fraction": fleet.risk.bulk_fraction,
+            "stockout": _duration(fleet.risk.stockout_hours),
+            "zone_correlation": fleet.risk.zone_correlation,
+            "region_correlation": fleet.risk.region_correlation,
+        }
+    )
+    pools = []
+    for key, count in candidate.pools:
+        pool: dict[str, Any] = {"cloud": key.cloud, "region": key.region}
+        if key.zone:
+            pool["zone"] = key.zone
+        pool |= {"instance": key.instance, "market": key.market, "count": count}
+        pools.append(pool)
+    return {
+        "workload": workload,
+        "sla": {
+            "availability": round(fleet.sla.availability * 100, 10),
+            "max_breach_probability": fleet.sla.max_breach_probability,
+        },
+        "horizon": _duration(fleet.horizon_hours),
+        "trials": fleet.trials,
+        "seed": seed,
+        "fleet": pools,
+        "policy": policy,
+        "risk": risk,
+        "spot_prices": fleet.spot_prices,
+    }
+
+
+def fleet_yaml(fleet: FleetFile, candidate: Candidate, seed: int, *, header: str = "") -> str:
+    """The fleet file as YAML text, with an optional comment header."""
+    body = yaml.safe_dump(
+        fleet_document(fleet, candidate, seed), sort_keys=False, default_flow_style=None
+    )
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return comments + body

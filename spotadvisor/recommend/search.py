@@ -1,0 +1,378 @@
+"""Search candidate mixes and evaluate the promising ones with the engine.
+
+1. Every pool that can host a replica is resolved once (prices, band, sources).
+2. Candidates are built per group and across regions (``candidates``).
+3. Cheap analytic pruning, before any simulation:
+   - over the monthly budget at their nominal cost;
+   - dominated: a nominal cost (spot replicas billed all month at the spot price) at or
+     above the cheapest all-on-demand mix, which meets any SLA for sure;
+   - hopeless: even with every pool at the low end of its band, no bulk reclaims and no
+     stock-outs, the closed-form long-run availability is below the SLA target.
+4. Racing with common random numbers (every mix simulated from the same seed): a short
+   run for every survivor, then a full run for the cheapest plausible ones and the
+   cost-risk frontier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import pandas as pd
+
+from spotadvisor.config import FleetFile, PoolSpec
+from spotadvisor.fleet import ResolvedPool, resolve_fleet
+from spotadvisor.recommend.candidates import (
+    CROSS_REGION_TOP,
+    Candidate,
+    HostFilter,
+    PoolKey,
+    cross_region_candidates,
+    group_candidates,
+    hostable_offers,
+    spot_usable,
+)
+from spotadvisor.recommend.rank import frontier
+from spotadvisor.sim import closed_form as cf
+from spotadvisor.sim.model import FleetModel, PoolModel
+from spotadvisor.sim.results import Metrics, summarize
+from spotadvisor.sim.sweep import simulate_many
+
+DEFAULT_FALLBACK_HOURS = 0.25
+Cloud = Literal["aws", "gcp", "azure"]
+Market = Literal["spot", "on-demand"]
+STAGE2_CHEAPEST = 40  # plausible mixes simulated in full, cheapest first
+STAGE1_SHARE = 8  # the short run uses trials / 8 (at least STAGE1_MIN)
+STAGE1_MIN = 100
+CONFIDENCE_SE = 2.0  # feasibility is judged at breach probability + 2 standard errors
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A candidate, its engine model and its metrics.
+
+    Attributes
+    ----------
+    candidate
+        The mix.
+    model
+        The engine's input for it.
+    metrics
+        Summary of its simulation.
+    nominal_cost
+        Cost over the horizon if no replica were ever replaced [USD].
+    """
+
+    candidate: Candidate
+    model: FleetModel
+    metrics: Metrics
+    nominal_cost: float
+
+
+@dataclass(frozen=True)
+class SearchStats:
+    """How many candidates each stage kept."""
+
+    generated: int
+    over_budget: int
+    dominated: int
+    hopeless: int
+    short_run: int
+    full_run: int
+    short_trials: int
+    full_trials: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Evaluated mixes (full runs), the frontier and the bookkeeping.
+
+    Attributes
+    ----------
+    evaluated
+        Every mix simulated in full.
+    baseline
+        The cheapest all-on-demand mix (simulated in full).
+    pools
+        Every pool used, resolved, with the sources of its inputs.
+    stats
+        Pruning and racing counts.
+    notes
+        Assumptions to tell the user.
+    """
+
+    evaluated: tuple[Evaluated, ...]
+    baseline: Evaluated
+    pools: dict[PoolKey, ResolvedPool]
+    stats: SearchStats
+    notes: tuple[str, ...]
+
+
+def pool_specs(hosts: pd.DataFrame, spec: HostFilter) -> list[tuple[PoolKey, PoolSpec]]:
+    """One spot pool per usable zone row and one on-demand pool per group."""
+    usable = spot_usable(hosts, spec)
+    pairs: list[tuple[PoolKey, PoolSpec]] = []
+    seen: set[PoolKey] = set()
+    for record, spot_ok in zip(hosts.to_dict("records"), usable, strict=True):
+        cloud, region, instance = (
+            str(record["cloud"]),
+            str(record["region"]),
+            str(record["instance_type"]),
+        )
+        zone_value = record["zone_id"] if cloud == "aws" else record["zone"]
+        zone = str(zone_value) if isinstance(zone_value, str) else None
+        keys = [PoolKey(cloud, region, None, instance, "on-demand")]
+        if spot_ok:
+            keys.append(PoolKey(cloud, region, zone, instance, "spot"))
+        for key in keys:
+            if key in seen:
+                continue
+            seen.add(key)
+            pairs.append((key, _spec(len(pairs), key)))
+    return pairs
+
+
+def _spec(index: int, key: PoolKey) -> PoolSpec:
+    return PoolSpec(
+        index=index,
+        cloud=cast(Cloud, key.cloud),
+        region=key.region,
+        zone=key.zone,
+        instance=key.instance,
+        market=cast(Market, key.market),
+        count=1,
+        price_per_hour=None,
+        on_demand_price_per_hour=None,
+        interruption=None,
+        risk=None,
+    )
+
+
+def _groups(
+    pools: dict[PoolKey, ResolvedPool],
+) -> dict[tuple[str, str, str], tuple[list[PoolKey], PoolKey]]:
+    """Per (cloud, region, instance): spot zones cheapest first, and the on-demand pool."""
+    spot: dict[tuple[str, str, str], list[PoolKey]] = {}
+    on_demand: dict[tuple[str, str, str], PoolKey] = {}
+    for key in pools:
+        group = (key.cloud, key.region, key.instance)
+        if key.market == "spot":
+            spot.setdefault(group, []).append(key)
+        else:
+            on_demand[group] = key
+    return {
+        group: (sorted(spot.get(group, []), key=lambda k: pools[k].model.price_per_hour), od)
+        for group, od in on_demand.items()
+    }
+
+
+def build_candidates(
+    pools: dict[PoolKey, ResolvedPool], replicas: int, fallback_hours: float
+) -> list[Candidate]:
+    """Every candidate: per group, then across the cheapest regions of each instance type."""
+    groups = _groups(pools)
+    out: list[Candidate] = []
+    for zones, od in groups.values():
+        out.extend(group_candidates(zones, od, replicas, fallback_hours))
+    by_type: dict[tuple[str, str], list[tuple[float, PoolKey, PoolKey]]] = {}
+    for (cloud, _region, instance), (zones, od) in groups.items():
+        if zones:
+            by_type.setdefault((cloud, instance), []).append(
+                (pools[zones[0]].model.price_per_hour, zones[0], od)
+            )
+    for regions in by_type.values():
+        cheapest = sorted(regions, key=lambda r: r[0])[:CROSS_REGION_TOP]
+        if len(cheapest) >= 2:
+            out.extend(
+                cross_region_candidates(
+                    [z for _, z, _ in cheapest], cheapest[0][2], replicas, fallback_hours
+                )
+            )
+    return out
+
+
+def candidate_model(
+    candidate: Candidate, pools: dict[PoolKey, ResolvedPool], template: FleetModel
+) -> FleetModel:
+    """The engine's input for a candidate, from resolved pools and fleet-wide settings."""
+    chosen = tuple(
+        dataclasses.replace(pools[key].model, count=count) for key, count in candidate.pools
+    )
+    return dataclasses.replace(
+        template,
+        pools=chosen,
+        overprovision=candidate.overprovision,
+        fallback_after_hours=candidate.fallback_after_hours,
+        on_preemption=candidate.on_preemption,  # type: ignore[arg-type]
+    )
+
+
+def nominal_cost(model: FleetModel) -> float:
+    """Cost over the horizon if every slot ran all the time at its pool's price [USD]."""
+    hourly = sum(p.count * p.price_per_hour for p in model.pools)
+    spot = [p for p in model.pools if p.market == "spot"]
+    if spot and model.overprovision:
+        hourly += model.overprovision * sum(p.price_per_hour for p in spot) / len(spot)
+    return hourly * model.horizon_hours
+
+
+def availability_ceiling(model: FleetModel) -> float:
+    """Closed-form long-run availability with every band at its low end and no bulk events.
+
+    No real month of this mix can do better on average, so a ceiling below the target
+    marks the mix hopeless without simulating it.
+    """
+    slots: list[float] = []
+    spot = [p for p in model.pools if p.market == "spot"]
+    for pool in model.pools:
+        slots += [_slot_ceiling(pool, model.cold_start_hours)] * pool.count
+    for i in range(model.overprovision):
+        slots.append(_slot_ceiling(spot[i % len(spot)], model.cold_start_hours))
+    return cf.k_of_n_availability_hetero(slots, model.replicas)
+
+
+def _slot_ceiling(pool: PoolModel, cold_start_hours: float) -> float:
+    if pool.market != "spot":
+        return 1.0
+    hazard = pool.hazard
+    rate = (
+        hazard.rate_per_hour
+        if hazard.rate_per_hour is not None
+        else cf.monthly_probability_to_hazard(hazard.p_low)
+    )
+    return cf.slot_availability(rate * pool.instances_per_replica, cold_start_hours)
+
+
+def search(
+    fleet: FleetFile,
+    view: pd.DataFrame,
+    hosts_filter: HostFilter,
+    *,
+    budget_usd: float | None,
+    seed: int,
+    data_label: str,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> SearchResult:
+    """Find, prune, race and fully evaluate candidate mixes for ``fleet``'s workload.
+
+    Parameters
+    ----------
+    fleet
+        Workload, SLA, horizon, trials, risk and policy (its ``fleet:`` list is ignored).
+    view
+        The offers view.
+    hosts_filter
+        Which offers may host a replica.
+    budget_usd
+        Highest acceptable expected cost over the horizon [USD]; None: no limit.
+    seed
+        Seed of every simulation (common random numbers).
+    data_label
+        Where the offers came from, for provenance.
+    on_progress
+        Called with (stage, done, total).
+    """
+    from spotadvisor.errors import UsageError
+
+    hosts = hostable_offers(view, hosts_filter)
+    if hosts.empty:
+        raise UsageError(
+            "no offer can host a replica with these requirements",
+            field="--gpu",
+            fix="loosen --gpu, --gpus-per-replica, --clouds, --regions or --max-band; "
+            "see what exists with 'spotadvisor offers'",
+        )
+    pairs = pool_specs(hosts, hosts_filter)
+    everything = dataclasses.replace(fleet, pools=tuple(spec for _, spec in pairs))
+    resolved = resolve_fleet(everything, view, data_label=data_label)
+    pools = {key: pool for (key, _), pool in zip(pairs, resolved.pools, strict=True)}
+    template = resolved.model
+    fallback = fleet.policy.fallback_after_hours or DEFAULT_FALLBACK_HOURS
+
+    candidates = build_candidates(pools, fleet.workload.replicas, fallback)
+    models = [candidate_model(c, pools, template) for c in candidates]
+    nominal = [nominal_cost(m) for m in models]
+    baseline_index = min(
+        (i for i, c in enumerate(candidates) if c.spot_replicas == 0), key=lambda i: nominal[i]
+    )
+    best_sure = nominal[baseline_index]
+    over_budget = dominated = hopeless = 0
+    survivors: list[int] = []
+    for i, model in enumerate(models):
+        if budget_usd is not None and nominal[i] > budget_usd:
+            over_budget += 1
+        elif i != baseline_index and nominal[i] >= best_sure:
+            dominated += 1
+        elif availability_ceiling(model) < fleet.sla.availability:
+            hopeless += 1
+        else:
+            survivors.append(i)
+    if baseline_index not in survivors and (
+        budget_usd is None or nominal[baseline_index] <= budget_usd
+    ):
+        survivors.append(baseline_index)
+    if not survivors:
+        raise UsageError(
+            f"no mix fits the budget of ${budget_usd:,.0f}",
+            field="--budget",
+            fix=f"the cheapest all-on-demand mix costs ${best_sure:,.0f}; raise --budget or lower --replicas",
+        )
+
+    trials = fleet.trials
+    short = max(STAGE1_MIN, trials // STAGE1_SHARE)
+    short_metrics = _run(
+        [models[i] for i in survivors], short, seed, fleet, on_progress, "screening"
+    )
+    plausible = [
+        (i, m)
+        for i, m in zip(survivors, short_metrics, strict=True)
+        if m.sla_breach_probability.value - CONFIDENCE_SE * m.sla_breach_probability.stderr
+        <= fleet.sla.max_breach_probability
+    ]
+    keep = {i for i, _ in sorted(plausible, key=lambda p: p[1].cost_mean.value)[:STAGE2_CHEAPEST]}
+    points = [(m.cost_mean.value, m.sla_breach_probability.value) for m in short_metrics]
+    keep |= {survivors[j] for j in frontier(points)}
+    keep.add(baseline_index)
+    final = sorted(keep)
+    full_metrics = _run([models[i] for i in final], trials, seed, fleet, on_progress, "evaluating")
+    evaluated = tuple(
+        Evaluated(candidates[i], models[i], m, nominal[i])
+        for i, m in zip(final, full_metrics, strict=True)
+    )
+    baseline = next(e for i, e in zip(final, evaluated, strict=True) if i == baseline_index)
+    stats = SearchStats(
+        len(candidates), over_budget, dominated, hopeless, len(survivors), len(final), short, trials
+    )
+    return SearchResult(evaluated, baseline, pools, stats, _summarise_notes(resolved.notes))
+
+
+def _run(
+    models: list[FleetModel],
+    trials: int,
+    seed: int,
+    fleet: FleetFile,
+    on_progress: Callable[[str, int, int], None] | None,
+    stage: str,
+) -> list[Metrics]:
+    def report(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(stage, done, total)
+
+    results = simulate_many(models, trials, seed, on_progress=report)
+    return [summarize(r, fleet.sla.availability) for r in results]
+
+
+def _summarise_notes(notes: tuple[str, ...]) -> tuple[str, ...]:
+    """Collapse the per-pool notes of resolution into a few lines."""
+    assumed = [n for n in notes if "no published interruption band" in n]
+    medians = [n for n in notes if "median of" in n]
+    rest = [n for n in notes if n not in assumed and n not in medians]
+    out = list(rest)
+    if assumed:
+        out.append(
+            f"{len(assumed)} spot pools have no published interruption band (GCP and Azure publish none "
+            "in the shipped data): they are assumed to be in the worst band, >20%/month, not risk-free"
+        )
+    return tuple(out)

@@ -1,0 +1,308 @@
+"""How a recommendation looks: the mix in words, the ranked table, the explanation, JSON and CSV."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import pandas as pd
+
+from spotadvisor import __version__
+from spotadvisor.recommend import Recommendation
+from spotadvisor.recommend.candidates import Candidate
+from spotadvisor.recommend.rank import within_budget
+from spotadvisor.recommend.search import Evaluated
+from spotadvisor.render.simulation import metrics_document
+from spotadvisor.render.values import plain
+from spotadvisor.schema import SCHEMA_VERSION
+
+
+def _duration(hours: float) -> str:
+    minutes = round(hours * 60)
+    return f"{minutes}m" if minutes < 120 else f"{hours:g}h"
+
+
+def describe_mix(candidate: Candidate) -> str:
+    """The mix in words, e.g. ``3x spot p5.48xlarge us-east-1 (use1-az4, use1-az6) + 1x on-demand``."""
+    spot: OrderedDict[tuple[str, str, str], tuple[int, list[str]]] = OrderedDict()
+    parts: list[str] = []
+    for key, count in candidate.pools:
+        if key.market == "spot":
+            total, zones = spot.get((key.cloud, key.region, key.instance), (0, []))
+            spot[(key.cloud, key.region, key.instance)] = (
+                total + count,
+                [*zones, *([key.zone] if key.zone else [])],
+            )
+    for (cloud, region, instance), (count, zones) in spot.items():
+        where = f" ({', '.join(zones)})" if zones else ""
+        parts.append(f"{count}× spot {cloud} {instance} {region}{where}")
+    for key, count in candidate.pools:
+        if key.market != "spot":
+            same = any(key.instance == i and key.region == r for (_, r, i) in spot)
+            parts.append(
+                f"{count}× on-demand"
+                + ("" if same else f" {key.cloud} {key.instance} {key.region}")
+            )
+    text = " + ".join(parts)
+    extras = []
+    if candidate.overprovision:
+        extras.append(f"+{candidate.overprovision} spare spot")
+    if candidate.fallback_after_hours is not None:
+        extras.append(f"on-demand after {_duration(candidate.fallback_after_hours)}")
+    if candidate.on_preemption == "next-pool" and candidate.spot_replicas:
+        extras.append("replace in the next zone")
+    return text + (f"; {', '.join(extras)}" if extras else "")
+
+
+def _tokens_cost(rec: Recommendation, e: Evaluated) -> float | None:
+    """Cost per million tokens served [USD], when the workload gives a throughput."""
+    throughput = rec.fleet.workload.throughput_tokens_per_s
+    if not throughput:
+        return None
+    served = (
+        rec.fleet.workload.replicas
+        * throughput
+        * rec.fleet.horizon_hours
+        * 3600
+        * e.metrics.availability_mean.value
+    )
+    return e.metrics.cost_mean.value / served * 1e6 if served > 0 else None
+
+
+def row_values(rec: Recommendation, e: Evaluated, rank: int) -> dict[str, Any]:
+    """One ranked mix as plain values (the CSV row and the JSON summary)."""
+    m = e.metrics
+    per_month = rec.monthly(1.0)
+    index = rec.search.evaluated.index(e)
+    return {
+        "rank": rank,
+        "recommended": index == rec.recommended,
+        "on_frontier": index in rec.frontier,
+        "within_risk_budget": within_budget(m, rec.fleet.sla.max_breach_probability),
+        "mix": describe_mix(e.candidate),
+        "cost_usd_per_month_mean": plain(m.cost_mean.value * per_month),
+        "cost_usd_per_month_stderr": plain(m.cost_mean.stderr * per_month),
+        "cost_usd_per_month_p95": plain(m.cost_p95 * per_month),
+        "savings_pct": plain(
+            100 * (1 - m.cost_mean.value / rec.search.baseline.metrics.cost_mean.value)
+        ),
+        "availability_mean": plain(m.availability_mean.value),
+        "availability_p5": plain(m.availability_p5),
+        "sla_breach_probability": plain(m.sla_breach_probability.value),
+        "sla_breach_probability_stderr": plain(m.sla_breach_probability.stderr),
+        "interruptions_per_month": plain(m.interruptions_mean.value * per_month),
+        "lost_requests_per_month": plain(m.lost_requests_mean.value * per_month),
+        "cost_usd_per_million_tokens": plain(_tokens_cost(rec, e)),
+    }
+
+
+HEADERS = [
+    "#",
+    "Mix",
+    "$/month",
+    "p95",
+    "Savings",
+    "Avail. mean",
+    "Avail. p5",
+    "Breach P",
+    "Interr./mo",
+    "Lost req./mo",
+]
+RIGHT = [True, False] + [True] * 8
+
+
+def table_rows(rec: Recommendation, limit: int) -> list[list[str]]:
+    """Display rows: the ranked mixes (★ recommended, ◆ on the frontier) and the baseline."""
+    rows = []
+    ranked = rec.ranked()
+    shown = ranked[:limit]
+    if rec.search.baseline not in shown:
+        shown.append(rec.search.baseline)
+    tokens = rec.fleet.workload.throughput_tokens_per_s is not None
+    for e in shown:
+        rank = ranked.index(e) + 1
+        v = row_values(rec, e, rank)
+        mark = "★" if v["recommended"] else ("◆" if v["on_frontier"] else " ")
+        label = describe_mix(e.candidate) + (
+            " (all on-demand baseline)" if e is rec.search.baseline else ""
+        )
+        row = [
+            f"{mark}{rank}",
+            label,
+            f"${v['cost_usd_per_month_mean']:,.0f}",
+            f"${v['cost_usd_per_month_p95']:,.0f}",
+            f"{v['savings_pct']:.0f}%",
+            f"{100 * v['availability_mean']:.3f}%",
+            f"{100 * v['availability_p5']:.3f}%",
+            f"{100 * v['sla_breach_probability']:.1f}%" + ("" if v["within_risk_budget"] else " ✗"),
+            f"{v['interruptions_per_month']:.2f}",
+            f"{v['lost_requests_per_month']:.1f}",
+        ]
+        if tokens:
+            row.append(
+                f"${v['cost_usd_per_million_tokens']:.3f}"
+                if v["cost_usd_per_million_tokens"]
+                else ""
+            )
+        rows.append(row)
+    return rows
+
+
+def headers(rec: Recommendation) -> tuple[list[str], list[bool]]:
+    """Column headers and right alignment (a cost per million tokens column when known)."""
+    if rec.fleet.workload.throughput_tokens_per_s is not None:
+        return [*HEADERS, "$/1M tokens"], [*RIGHT, True]
+    return HEADERS, RIGHT
+
+
+def explanation(rec: Recommendation) -> str:
+    """Why the recommended mix wins and what drives its risk, in one paragraph."""
+    fleet, stats = rec.fleet, rec.search.stats
+    target, budget = 100 * fleet.sla.availability, 100 * fleet.sla.max_breach_probability
+    base = rec.monthly(rec.search.baseline.metrics.cost_mean.value)
+    if rec.recommended is None:
+        return (
+            f"No mix meets the SLA ({target:g}% availability in all but {budget:g}% of months) within "
+            f"the Monte Carlo error; the lowest-risk mixes are listed first. Try more --trials, a looser "
+            f"--risk, more --replicas headroom or other regions."
+        )
+    e = rec.search.evaluated[rec.recommended]
+    m, c = e.metrics, e.candidate
+    base_mix = describe_mix(rec.search.baseline.candidate)
+    ok = sum(
+        1
+        for x in rec.search.evaluated
+        if within_budget(x.metrics, fleet.sla.max_breach_probability)
+    )
+    p, se = m.sla_breach_probability.value, m.sla_breach_probability.stderr
+    text = (
+        f"Recommended: {describe_mix(c)}. Expected ${rec.monthly(m.cost_mean.value):,.0f} a month "
+        f"(p95 ${rec.monthly(m.cost_p95):,.0f}), {100 * (1 - rec.monthly(m.cost_mean.value) / base):.0f}% "
+        f"below the cheapest all-on-demand mix ({base_mix}, ${base:,.0f}). It misses {target:g}% availability in {100 * p:.1f}% ± "
+        f"{100 * se:.1f}% of months, within the {budget:g}% risk budget even at two standard errors, "
+        f"and it is the cheapest of the {ok} mixes that are ({stats.full_run} evaluated with "
+        f"{stats.full_trials:,} trials, {stats.short_run} screened, {stats.generated} generated)."
+    )
+    if c.spot_replicas:
+        slots = c.spot_replicas + c.on_demand_replicas + c.overprovision
+        bands = sorted({_band(rec, key) for key, _ in c.pools if key.market == "spot"})
+        zones = len({(k.region, k.zone) for k, _ in c.pools if k.market == "spot"})
+        regions = len({k.region for k, _ in c.pools if k.market == "spot"})
+        text += (
+            f" Its risk comes from {c.spot_replicas + c.overprovision} spot replicas in "
+            f"{', '.join(bands)} interruption band{'s' if len(bands) > 1 else ''}, spread over "
+            f"{zones} zone{'s' if zones > 1 else ''} in {regions} region{'s' if regions > 1 else ''}; "
+            + _headroom(slots, fleet.workload.replicas, fleet.workload.cold_start_hours)
+        )
+    cheaper = [
+        x
+        for x in rec.search.evaluated
+        if x.metrics.cost_mean.value < m.cost_mean.value
+        and not within_budget(x.metrics, fleet.sla.max_breach_probability)
+    ]
+    if cheaper:
+        best = min(cheaper, key=lambda x: x.metrics.cost_mean.value)
+        text += (
+            f" Cheaper mixes miss the budget: the cheapest, {describe_mix(best.candidate)}, "
+            f"breaches in {100 * best.metrics.sla_breach_probability.value:.1f}% of months."
+        )
+    return text
+
+
+def _headroom(slots: int, needed: int, cold_start_hours: float) -> str:
+    wait = _duration(cold_start_hours)
+    if slots <= needed:
+        return f"it has no spare replica, so each preemption is an outage until the replacement serves ({wait})."
+    spare = slots - needed
+    return (
+        f"with {spare} spare replica{'s' if spare > 1 else ''} it rides out {spare} simultaneous "
+        f"loss{'es' if spare > 1 else ''}; a replacement serves after {wait}."
+    )
+
+
+def _band(rec: Recommendation, key: Any) -> str:
+    pool = rec.search.pools[key].model
+    if pool.hazard.rate_per_hour is not None:
+        return f"{pool.hazard.rate_per_hour:.3g}/h"
+    return f"{100 * pool.hazard.p_low:g}-{100 * pool.hazard.p_high:g}%"
+
+
+def footer(rec: Recommendation) -> str:
+    """Data age and sources, the seed and the Monte Carlo error."""
+    ages = "; ".join(t.age_note(rec.generated_at) for t in rec.data)
+    full = rec.search.stats.full_trials
+    return (
+        f"{full:,} trials per mix (seed {rec.seed}, common random numbers): breach probabilities carry "
+        f"about ±{100 * (0.25 / full) ** 0.5:.1f} points of Monte Carlo error at most. "
+        f"★ recommended, ◆ cost-risk frontier, ✗ over the risk budget. Data: {ages}"
+    )
+
+
+def recommendation_document(rec: Recommendation) -> dict[str, Any]:
+    """The JSON document: inputs, provenance, search statistics and ranked mixes with metrics."""
+    fleet = rec.fleet
+    ranked = rec.ranked()
+    mixes = []
+    for rank, e in enumerate(ranked, 1):
+        entry = row_values(rec, e, rank)
+        entry["pools"] = [
+            {
+                "cloud": k.cloud,
+                "region": k.region,
+                "zone": k.zone,
+                "instance": k.instance,
+                "market": k.market,
+                "count": n,
+            }
+            for k, n in e.candidate.pools
+        ]
+        entry["policy"] = {
+            "on_preemption": e.candidate.on_preemption,
+            "overprovision": e.candidate.overprovision,
+            "fallback_after_hours": e.candidate.fallback_after_hours,
+        }
+        entry["metrics"] = metrics_document(e.metrics)
+        mixes.append(entry)
+    hosts = rec.hosts
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "spotadvisor_version": __version__,
+        "generated_at": rec.generated_at.isoformat(),
+        "seed": rec.seed,
+        "inputs": {
+            "workload": {
+                "name": fleet.workload.name,
+                "replicas": fleet.workload.replicas,
+                "gpu": list(hosts.gpu),
+                "gpus_per_replica": hosts.gpus_per_replica,
+                "gpu_memory_gb_per_replica": hosts.gpu_memory_gb_per_replica,
+                "cold_start_hours": fleet.workload.cold_start_hours,
+                "throughput_tokens_per_s": fleet.workload.throughput_tokens_per_s,
+            },
+            "sla": {
+                "availability": fleet.sla.availability,
+                "max_breach_probability": fleet.sla.max_breach_probability,
+            },
+            "horizon_hours": fleet.horizon_hours,
+            "trials": fleet.trials,
+            "clouds": list(hosts.clouds),
+            "regions": list(hosts.regions),
+            "max_band_pct": hosts.max_band_pct,
+            "budget_usd_per_month": rec.budget_usd_per_month,
+        },
+        "data": [t.provenance(rec.generated_at) for t in rec.data],
+        "notes": list(rec.search.notes),
+        "search": rec.search.stats.__dict__,
+        "recommended_rank": (ranked.index(rec.search.evaluated[rec.recommended]) + 1)
+        if rec.recommended is not None
+        else None,
+        "explanation": explanation(rec),
+        "baseline": row_values(rec, rec.search.baseline, ranked.index(rec.search.baseline) + 1),
+        "frontier_ranks": [ranked.index(rec.search.evaluated[i]) + 1 for i in rec.frontier],
+        "mixes": mixes,
+    }
+
+
+def recommendation_frame(rec: Recommendation) -> pd.DataFrame:
+    """One row per ranked mix, for CSV."""
+    return pd.DataFrame([row_values(rec, e, rank) for rank, e in enumerate(rec.ranked(), 1)])
