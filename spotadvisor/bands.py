@@ -41,18 +41,18 @@ def parse_band(label: str) -> Band | None:
     Returns None when ``label`` is not a band.
     """
     text = label.strip()
+    band = None
     if match := _RANGE.match(text):
         lower, upper = float(match.group(1)), float(match.group(2))
-        if lower > upper:
-            return None
-        return Band(f"{lower:g}-{upper:g}%", lower, upper)
-    if match := _BELOW.match(text):
+        band = Band(f"{lower:g}-{upper:g}%", lower, upper) if lower <= upper else None
+    elif match := _BELOW.match(text):
         upper = float(match.group(1))
-        return Band(f"<{upper:g}%", 0.0, upper)
-    if match := _ABOVE.match(text):
+        band = Band(f"<{upper:g}%", 0.0, upper)
+    elif match := _ABOVE.match(text):
         lower = float(match.group(1) or match.group(2))
-        return Band(f">{lower:g}%", lower, 100.0)
-    return None
+        band = Band(f">{lower:g}%", lower, 100.0)
+    # a share of capacity reclaimed in a month cannot exceed 100%
+    return band if band is not None and band.upper_pct <= 100.0 and band.lower_pct < 100.0 else None
 
 
 def parse_max_band(value: str) -> float:

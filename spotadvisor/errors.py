@@ -105,7 +105,7 @@ def did_you_mean(value: str, choices: Iterable[str], *, limit: int = 3) -> str |
 
 def _sentence(text: str) -> str:
     text = text.strip()
-    return text if text.endswith((".", "?", "!")) else f"{text}."
+    return text if text.endswith((".", "?", "!", ":")) else f"{text}."
 
 
 _LOOK_ALIKES = str.maketrans({"o": "0", "l": "1", "i": "1"})

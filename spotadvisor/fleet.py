@@ -149,8 +149,17 @@ def _resolve_pool(
 
     instances, gpu_note = _instances_per_replica(fleet, rows)
     sources["instances_per_replica"] = gpu_note
+    if rows.empty and (fleet.workload.gpus_per_replica or fleet.workload.gpu_memory_gb_per_replica):
+        notes.append(
+            f"{where}: {spec.instance} is not in the {data_label}, so its GPUs are unknown: "
+            "one instance per replica assumed (prices are per instance)"
+        )
+    # an on-demand pool's own price is its on-demand price
+    od_override = spec.on_demand_price_per_hour
+    if od_override is None and spec.market != "spot":
+        od_override = spec.price_per_hour
     od_price = _price(
-        spec.on_demand_price_per_hour,
+        od_override,
         rows,
         "price_on_demand_usd_per_hour",
         "on_demand_price_per_hour",
@@ -210,6 +219,13 @@ def _resolve_pool(
 
 def _matching_offers(origin: str, where: str, spec: PoolSpec, offers: pd.DataFrame) -> pd.DataFrame:
     """Offers of the pool's cloud, region, instance type and (if given) zone."""
+    if spec.cloud == "aws" and spec.zone and not is_aws_zone_id(spec.zone):
+        raise UsageError(
+            f"AWS zone names such as {spec.zone!r} differ between accounts",
+            file=origin,
+            field=f"{where}.zone",
+            fix="give the zone ID (e.g. use1-az4); 'aws ec2 describe-availability-zones' maps names to IDs",
+        )
     in_cloud = offers[offers["cloud"] == spec.cloud]
     in_region = in_cloud[in_cloud["region"] == spec.region]
     if in_region.empty and not _overridden(spec):
@@ -228,17 +244,14 @@ def _matching_offers(origin: str, where: str, spec: PoolSpec, offers: pd.DataFra
             file=origin,
             field=f"{where}.instance",
             fix=hint
-            or "check the instance type, or give price_per_hour, on_demand_price_per_hour and interruption",
+            or (
+                "check the instance type, or give price_per_hour, on_demand_price_per_hour and interruption"
+                if spec.market == "spot"
+                else "check the instance type, or give price_per_hour"
+            ),
         )
     if spec.zone and not rows.empty:
-        column = "zone_id" if spec.cloud == "aws" and is_aws_zone_id(spec.zone) else "zone"
-        if spec.cloud == "aws" and column == "zone":
-            raise UsageError(
-                f"AWS zone names such as {spec.zone!r} differ between accounts",
-                file=origin,
-                field=f"{where}.zone",
-                fix="give the zone ID (e.g. use1-az4); 'aws ec2 describe-availability-zones' maps names to IDs",
-            )
+        column = "zone_id" if spec.cloud == "aws" else "zone"
         zoned = rows[rows[column] == spec.zone]
         if zoned.empty and spec.cloud != "azure":
             hint = did_you_mean(spec.zone, rows[column].dropna().unique())
@@ -255,8 +268,10 @@ def _matching_offers(origin: str, where: str, spec: PoolSpec, offers: pd.DataFra
 
 def _overridden(spec: PoolSpec) -> bool:
     """True when the file gives every input, so the pool needs no offer at all."""
+    if spec.market != "spot":
+        return spec.price_per_hour is not None or spec.on_demand_price_per_hour is not None
     has_prices = spec.price_per_hour is not None and spec.on_demand_price_per_hour is not None
-    return has_prices and (spec.market != "spot" or spec.interruption is not None)
+    return has_prices and spec.interruption is not None
 
 
 def _instances_per_replica(fleet: FleetFile, rows: pd.DataFrame) -> tuple[int, str]:

@@ -26,7 +26,7 @@ def test_labels(label: str, band: Band) -> None:
     assert parse_band(label) == band
 
 
-@pytest.mark.parametrize("label", ["", "high", "10-5%", "5..10", "%"])
+@pytest.mark.parametrize("label", ["", "high", "10-5%", "5..10", "%", "50-150%", ">120%", "<101%"])
 def test_not_a_band(label: str) -> None:
     assert parse_band(label) is None
 

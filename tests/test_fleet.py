@@ -218,3 +218,30 @@ def test_price_history_becomes_a_relative_hourly_path() -> None:
     assert path is not None and len(path) == 21
     assert sum(path) / len(path) == pytest.approx(1.0)
     assert max(path) / min(path) == pytest.approx(2.0)
+
+
+def test_on_demand_pool_price_is_its_on_demand_price() -> None:
+    spec = fleet(
+        "- {cloud: aws, region: us-east-1, instance: p4d.24xlarge, market: on-demand, count: 1, price_per_hour: 3}"
+    )
+    model = resolve_fleet(spec, VIEW).pools[0].model  # type: ignore[arg-type]
+    assert (model.price_per_hour, model.on_demand_price_per_hour) == (3, 3)
+
+
+def test_aws_zone_names_are_refused_even_without_offers() -> None:
+    spec = fleet(
+        "- {cloud: aws, region: us-east-1, zone: us-east-1a, instance: p9.huge, market: spot, count: 1, "
+        "price_per_hour: 3, on_demand_price_per_hour: 9, interruption: {band: '<5%'}}"
+    )
+    with pytest.raises(UsageError, match="give the zone ID"):
+        resolve_fleet(spec, VIEW)  # type: ignore[arg-type]
+
+
+def test_unknown_instance_gpus_are_noted() -> None:
+    spec = fleet(
+        "- {cloud: aws, region: us-east-1, instance: p9.huge, market: on-demand, count: 1, price_per_hour: 9}",
+        workload="replicas: 1, gpus_per_replica: 8",
+    )
+    r = resolve_fleet(spec, VIEW)  # type: ignore[arg-type]
+    assert r.pools[0].model.instances_per_replica == 1
+    assert any("GPUs are unknown" in n for n in r.notes)

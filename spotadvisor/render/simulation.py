@@ -39,7 +39,12 @@ def verdict(report: SimulationReport) -> tuple[str, str]:
         f"{head}: availability falls below {100 * target:g}% in {100 * p:.1f}% ± {100 * se:.1f}% "
         f"of {days:g}-day periods (risk budget {100 * budget:g}%). "
         f"Expected cost ${m.cost_mean.value:,.0f} per {days:g} days (p95 ${m.cost_p95:,.0f}), "
-        f"{m.savings_pct.value:.0f}% below the same replicas on demand (${m.on_demand_cost:,.0f})."
+        + (
+            f"{m.savings_pct.value:.0f}% below"
+            if m.savings_pct.value >= 0
+            else f"{-m.savings_pct.value:.0f}% above"
+        )
+        + f" the same replicas on demand (${m.on_demand_cost:,.0f})."
     )
     if status == "uncertain":
         text += " The difference from the budget is within Monte Carlo error: run more --trials."

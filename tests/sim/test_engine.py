@@ -21,8 +21,14 @@ Z = 4.0  # tolerance in standard errors
 
 def spot_pool(count: int, rate: float | None = 1 / 50, **kw: object) -> PoolModel:
     fields: dict[str, object] = {
-        "name": "spot", "cloud": "aws", "region": "us-east-1", "zone": "use1-az1",
-        "market": "spot", "count": count, "price_per_hour": 10.0, "on_demand_price_per_hour": 30.0,
+        "name": "spot",
+        "cloud": "aws",
+        "region": "us-east-1",
+        "zone": "use1-az1",
+        "market": "spot",
+        "count": count,
+        "price_per_hour": 10.0,
+        "on_demand_price_per_hour": 30.0,
         "hazard": Hazard.exact(rate) if rate is not None else Hazard(),
     }
     fields.update(kw)
@@ -31,15 +37,26 @@ def spot_pool(count: int, rate: float | None = 1 / 50, **kw: object) -> PoolMode
 
 def od_pool(count: int, **kw: object) -> PoolModel:
     fields: dict[str, object] = {
-        "name": "od", "cloud": "aws", "region": "us-east-1", "zone": None, "market": "on-demand",
-        "count": count, "price_per_hour": 30.0, "on_demand_price_per_hour": 30.0,
+        "name": "od",
+        "cloud": "aws",
+        "region": "us-east-1",
+        "zone": None,
+        "market": "on-demand",
+        "count": count,
+        "price_per_hour": 30.0,
+        "on_demand_price_per_hour": 30.0,
     }
     fields.update(kw)
     return PoolModel(**fields)  # type: ignore[arg-type]
 
 
 def fleet(*pools: PoolModel, replicas: int, **kw: object) -> FleetModel:
-    fields: dict[str, object] = {"pools": pools, "replicas": replicas, "horizon_hours": 2880.0, "cold_start_hours": 2.0}
+    fields: dict[str, object] = {
+        "pools": pools,
+        "replicas": replicas,
+        "horizon_hours": 2880.0,
+        "cold_start_hours": 2.0,
+    }
     fields.update(kw)
     return FleetModel(**fields)  # type: ignore[arg-type]
 
@@ -69,7 +86,9 @@ def test_k_of_n_availability_outages_and_outage_length(n: int, k: int, distribut
     model = fleet(spot_pool(n, lam), replicas=k, cold_start_distribution=distribution)
     m = summarize(run(model), 0.999)
     a = cf.slot_availability(lam, down)
-    assert close(m.availability_mean.value, m.availability_mean.stderr, cf.k_of_n_availability(n, k, a))
+    assert close(
+        m.availability_mean.value, m.availability_mean.stderr, cf.k_of_n_availability(n, k, a)
+    )
     outages = cf.outage_rate_per_hour(n, k, lam, down) * model.horizon_hours
     assert close(m.outages_mean.value, m.outages_mean.stderr, outages)
     minutes = 60 * cf.mean_outage_hours(n, k, lam, down)
@@ -94,7 +113,9 @@ def test_requests_lost_per_preemption(distribution: str, cloud: str, notice: flo
         request_duration_distribution=distribution,
     )
     r = run(model, trials=2000)
-    per_notice = cf.expected_lost_per_preemption(2.0, model.request_duration_s, notice, distribution)  # type: ignore[arg-type]
+    per_notice = cf.expected_lost_per_preemption(
+        2.0, model.request_duration_s, notice, distribution
+    )  # type: ignore[arg-type]
     expected = per_notice * r.interruptions  # conditional on the notices each trial saw
     diff = r.lost_requests - expected
     assert abs(diff.mean()) <= Z * diff.std(ddof=1) / np.sqrt(diff.size) + 1e-12
@@ -102,14 +123,18 @@ def test_requests_lost_per_preemption(distribution: str, cloud: str, notice: flo
 
 def test_band_hazard_is_drawn_within_the_band() -> None:
     # no cold start, one slot: interruptions per trial = horizon x E[lambda]
-    model = fleet(spot_pool(1, None, hazard=Hazard.band(0.05, 0.10)), replicas=1, cold_start_hours=0.0)
+    model = fleet(
+        spot_pool(1, None, hazard=Hazard.band(0.05, 0.10)), replicas=1, cold_start_hours=0.0
+    )
     m = summarize(run(model, trials=4000), 0.999)
     expected = model.horizon_hours * cf.band_mean_hazard(0.05, 0.10)
     assert close(m.interruptions_mean.value, m.interruptions_mean.stderr, expected)
 
 
 def test_all_on_demand_fleet_costs_exactly_its_price() -> None:
-    model = fleet(od_pool(3), od_pool(2, price_per_hour=20.0, on_demand_price_per_hour=20.0), replicas=4)
+    model = fleet(
+        od_pool(3), od_pool(2, price_per_hour=20.0, on_demand_price_per_hour=20.0), replicas=4
+    )
     r = run(model, trials=50)
     exact = cf.on_demand_cost([3, 2], [30.0, 20.0], model.horizon_hours)
     assert np.all(r.cost == pytest.approx(exact))
@@ -126,8 +151,23 @@ def test_spot_cost_is_price_times_billed_hours() -> None:
 # -- exact properties ----------------------------------------------------------------
 
 EXAMPLE = fleet(
-    spot_pool(3, None, hazard=Hazard.band(0.10, 0.20), bulk_reclaims_per_month=2.0, bulk_fraction=0.6, stockout_hours=0.5),
-    spot_pool(2, None, zone="use1-az2", hazard=Hazard.band(0.2, 1.0), bulk_reclaims_per_month=1.0, bulk_fraction=0.5, stockout_hours=1.0),
+    spot_pool(
+        3,
+        None,
+        hazard=Hazard.band(0.10, 0.20),
+        bulk_reclaims_per_month=2.0,
+        bulk_fraction=0.6,
+        stockout_hours=0.5,
+    ),
+    spot_pool(
+        2,
+        None,
+        zone="use1-az2",
+        hazard=Hazard.band(0.2, 1.0),
+        bulk_reclaims_per_month=1.0,
+        bulk_fraction=0.5,
+        stockout_hours=1.0,
+    ),
     od_pool(1),
     replicas=4,
     horizon_hours=720.0,
@@ -153,7 +193,9 @@ def test_a_seed_reproduces_a_result_bit_for_bit(seed: int) -> None:
 @given(st.integers(0, 2**31), st.floats(1.01, 5.0))
 def test_a_higher_spot_price_never_lowers_cost(seed: int, factor: float) -> None:
     pools = tuple(
-        dataclasses.replace(p, price_per_hour=p.price_per_hour * factor) if p.market == "spot" else p
+        dataclasses.replace(p, price_per_hour=p.price_per_hour * factor)
+        if p.market == "spot"
+        else p
         for p in EXAMPLE.pools
     )
     cheap, dear = run(EXAMPLE, 200, seed), run(dataclasses.replace(EXAMPLE, pools=pools), 200, seed)
@@ -175,7 +217,10 @@ def test_needing_fewer_replicas_never_lowers_availability(seed: int) -> None:
     base = run(EXAMPLE, 200, seed)
     fewer = run(dataclasses.replace(EXAMPLE, replicas=EXAMPLE.replicas - 1), 200, seed)
     assert np.all(fewer.availability >= base.availability)
-    assert np.all(fewer.outages <= base.outages + 1e-12) or fewer.outage_hours.sum() <= base.outage_hours.sum()
+    assert (
+        np.all(fewer.outages <= base.outages + 1e-12)
+        or fewer.outage_hours.sum() <= base.outage_hours.sum()
+    )
 
 
 @SETTINGS
@@ -218,8 +263,17 @@ def test_engine_agrees_with_the_event_loop(policy: dict[str, object]) -> None:
     )
     fast = run(model, 4000, seed=11)
     slow = simulate_reference(model, 1500, np.random.default_rng(12))
-    for name in ("availability", "cost", "interruptions", "outages", "outage_hours", "lost_requests"):
+    for name in (
+        "availability",
+        "cost",
+        "interruptions",
+        "outages",
+        "outage_hours",
+        "lost_requests",
+    ):
         x, y = getattr(fast, name), getattr(slow, name)
         se = np.sqrt(x.var(ddof=1) / x.size + y.var(ddof=1) / y.size)
-        assert abs(x.mean() - y.mean()) <= Z * se + 1e-9, f"{name}: {x.mean()} vs {y.mean()} (se {se})"
+        assert abs(x.mean() - y.mean()) <= Z * se + 1e-9, (
+            f"{name}: {x.mean()} vs {y.mean()} (se {se})"
+        )
     assert fast.on_demand_cost == pytest.approx(slow.on_demand_cost)
