@@ -9,6 +9,7 @@ default). Nothing here reads files or prints.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +73,7 @@ def resolve_fleet(
     offers: pd.DataFrame,
     price_history: pd.DataFrame | None = None,
     *,
-    data_label: str = "offers data",
+    data_label: str | Callable[[str], str] = "offers data",
 ) -> ResolvedFleet:
     """Resolve every pool of ``fleet`` against the offers view.
 
@@ -85,7 +86,8 @@ def resolve_fleet(
     price_history
         Spot price history, used when the file asks for ``spot_prices: history``.
     data_label
-        How to name the offers data in provenance (store path or "embedded snapshot").
+        How to name where offers came from in provenance: a fixed label, or a function of
+        the row's source (``TableData.origin_of``).
 
     Raises
     ------
@@ -137,7 +139,7 @@ def _resolve_pool(
     spec: PoolSpec,
     offers: pd.DataFrame,
     history: pd.DataFrame | None,
-    data_label: str,
+    data_label: str | Callable[[str], str],
     notes: list[str],
 ) -> ResolvedPool:
     where = f"fleet[{spec.index}]"
@@ -151,7 +153,7 @@ def _resolve_pool(
     sources["instances_per_replica"] = gpu_note
     if rows.empty and (fleet.workload.gpus_per_replica or fleet.workload.gpu_memory_gb_per_replica):
         notes.append(
-            f"{where}: {spec.instance} is not in the {data_label}, so its GPUs are unknown: "
+            f"{where}: {spec.instance} is not in the offers data, so its GPUs are unknown: "
             "one instance per replica assumed (prices are per instance)"
         )
     # an on-demand pool's own price is its on-demand price
@@ -299,7 +301,7 @@ def _price(
     key: str,
     origin: str,
     where: str,
-    data_label: str,
+    data_label: str | Callable[[str], str],
     sources: dict[str, str],
     notes: list[str],
 ) -> float:
@@ -310,7 +312,7 @@ def _price(
     known = rows.dropna(subset=[column])
     if known.empty:
         raise DataError(
-            f"no {key.replace('_', ' ')} for this pool in the {data_label}",
+            f"no {key.replace('_', ' ')} for this pool in the offers data",
             file=origin,
             field=f"{where}.{key}",
             fix=f"add {key} to the pool, or import fresher data with 'spotadvisor data import'",
@@ -326,16 +328,20 @@ def _price(
     return value
 
 
-def _provenance(rows: pd.DataFrame, data_label: str) -> str:
-    source = rows["source"].iloc[0]
+def _label(data_label: str | Callable[[str], str], source: str) -> str:
+    return data_label(source) if callable(data_label) else data_label
+
+
+def _provenance(rows: pd.DataFrame, data_label: str | Callable[[str], str]) -> str:
+    source = str(rows["source"].iloc[0])
     as_of = pd.Timestamp(rows["as_of"].max())
-    return f"{data_label}: {source} (as of {as_of:%Y-%m-%d})"
+    return f"{_label(data_label, source)}: {source} (as of {as_of:%Y-%m-%d})"
 
 
 def _hazard(
     spec: PoolSpec,
     rows: pd.DataFrame,
-    data_label: str,
+    data_label: str | Callable[[str], str],
     sources: dict[str, str],
     notes: list[str],
     where: str,
@@ -363,7 +369,7 @@ def _hazard(
         return Hazard.band(band.lower_pct / 100.0, band.upper_pct / 100.0)
     row = banded.iloc[0]
     sources["interruption"] = (
-        f"{data_label}: {row['interruption_band_source']} "
+        f"{_label(data_label, str(row['interruption_band_source']))}: {row['interruption_band_source']} "
         f"(band {row['interruption_band']}, as of {pd.Timestamp(row['interruption_band_as_of']):%Y-%m-%d})"
     )
     return Hazard.band(

@@ -88,7 +88,11 @@ def simulate_fleet(
         history_data = load_table(store, SPOT_PRICE_HISTORY)
         data.append(history_data)
         history = history_data.frame
-    label = "embedded snapshot" if offers.origin == "snapshot" else f"store {offers.location}"
+    snapshot_sources = offers.snapshot_sources | bands.snapshot_sources
+
+    def label(source: str) -> str:
+        return "embedded snapshot" if source in snapshot_sources else "store"
+
     resolved = resolve_fleet(
         fleet, offers_view(offers.frame, bands.frame), history, data_label=label
     )

@@ -1,4 +1,8 @@
-"""Which data a read command uses: the store, or the embedded snapshot when the store has none.
+"""Which data a read command uses: the store, and the embedded snapshot for what it lacks.
+
+For tables keyed by cloud, each cloud comes from the store when the store has rows for
+it, else from the snapshot: after ``collect aws`` the AWS offers are fresh while GCP and
+Azure still come from the snapshot, and the provenance says which is which.
 
 Every result that leaves spotadvisor says where its data came from and how old it is;
 ``TableData.provenance`` is that record.
@@ -28,15 +32,22 @@ class TableData:
     frame
         Its rows (validated).
     origin
-        ``store`` or ``snapshot``.
+        ``store``, ``snapshot``, or ``store+snapshot`` when some clouds come from each.
     location
         The store file or the snapshot folder.
+    snapshot_sources
+        Sources whose rows came from the embedded snapshot.
     """
 
     table: Table
     frame: pd.DataFrame
-    origin: Literal["store", "snapshot"]
+    origin: Literal["store", "snapshot", "store+snapshot"]
     location: str
+    snapshot_sources: frozenset[str] = frozenset()
+
+    def origin_of(self, source: str) -> str:
+        """``embedded snapshot`` or ``store`` for one source of the table."""
+        return "embedded snapshot" if source in self.snapshot_sources else "store"
 
     def provenance(self, now: datetime | None = None) -> dict[str, Any]:
         """Origin, and rows / newest as_of / age [days] per source, for JSON outputs."""
@@ -44,11 +55,12 @@ class TableData:
         sources = []
         if not self.frame.empty:
             grouped = self.frame.groupby("source", sort=True)["as_of"].agg(["size", "max"])
-            for source, row in grouped.iterrows():
+            for source, row in grouped.iterrows():  # each source's rows share one origin
                 as_of = row["max"].to_pydatetime()
                 sources.append(
                     {
                         "source": str(source),
+                        "origin": "snapshot" if source in self.snapshot_sources else "store",
                         "rows": int(row["size"]),
                         "as_of": as_of.isoformat(),
                         "age_days": round((now - as_of).total_seconds() / 86400, 1),
@@ -64,7 +76,11 @@ class TableData:
     def age_note(self, now: datetime | None = None) -> str:
         """One line for stderr: where the table came from and how old it is, per cloud."""
         now = now or datetime.now(UTC)
-        where = "embedded snapshot" if self.origin == "snapshot" else f"store {self.location}"
+        where = {
+            "snapshot": "embedded snapshot",
+            "store": f"store {self.location}",
+            "store+snapshot": f"store {self.location} and the embedded snapshot",
+        }[self.origin]
         if self.frame.empty:
             return f"{self.table.name}: no rows in the {where}"
         newest = self.frame.groupby("cloud")["as_of"].max().sort_index()
@@ -72,15 +88,25 @@ class TableData:
         dates = ", ".join(f"{cloud} {ts:%Y-%m-%d}" for cloud, ts in newest.items())
         span = f"{min(ages)}" if min(ages) == max(ages) else f"{min(ages)}-{max(ages)}"
         note = f"{self.table.name}: {where}, data as of {dates} ({span} days old)"
-        if self.origin == "snapshot":
-            note += "; import or collect fresh data with 'spotadvisor data import'"
+        if self.origin != "store":
+            note += "; collect fresh data with 'spotadvisor collect' or 'spotadvisor data import'"
         return note
 
 
 def load_table(store: Store, table: Table) -> TableData:
-    """Rows of ``table`` from the store, or from the embedded snapshot when the store has none."""
+    """Rows of ``table``: the store's, plus the snapshot's for clouds the store lacks."""
     frame = store.read(table)
-    if not frame.empty:
-        return TableData(table, frame, "store", str(store.path))
     folder = snapshot_dir()
-    return TableData(table, read_snapshot_table(table, folder), "snapshot", str(folder))
+    if frame.empty:
+        snapshot = read_snapshot_table(table, folder)
+        return TableData(table, snapshot, "snapshot", str(folder), frozenset(snapshot["source"]))
+    if "cloud" not in table.column_names:
+        return TableData(table, frame, "store", str(store.path))
+    snapshot = read_snapshot_table(table, folder)
+    missing = snapshot[~snapshot["cloud"].isin(set(frame["cloud"]))]
+    if missing.empty:
+        return TableData(table, frame, "store", str(store.path))
+    merged = pd.concat([frame, missing], ignore_index=True)
+    return TableData(
+        table, merged, "store+snapshot", f"{store.path} + {folder}", frozenset(missing["source"])
+    )

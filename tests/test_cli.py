@@ -204,10 +204,16 @@ def test_import_then_offers_use_the_store(tmp_path: Path) -> None:
 
     doc = offers_json()  # default store is the isolated SPOTADVISOR_DB, still empty: snapshot
     assert doc["data"][0]["origin"] == "snapshot"  # type: ignore[index]
-    code, out, _ = run("--db", str(db), "offers", "--format", "json")
+    code, out, err = run("--db", str(db), "offers", "--format", "json")
     stored_doc = json.loads(out)
-    assert stored_doc["data"][0]["origin"] == "store"
-    assert stored_doc["count"] == len(stored)
+    # AWS comes from the store; GCP and Azure, absent from it, still from the snapshot
+    assert stored_doc["data"][0]["origin"] == "store+snapshot"
+    origins = {s["source"]: s["origin"] for s in stored_doc["data"][0]["sources"]}
+    assert origins[stored["source"].iloc[0]] == "store"
+    assert {o for src, o in origins.items() if "gcp" in src or "azure" in src} == {"snapshot"}
+    aws = [o for o in stored_doc["offers"] if o["cloud"] == "aws"]
+    assert len(aws) == len(stored) and {o["source"] for o in aws} == set(stored["source"])
+    assert "store" in err and "2026-11-01" in err
 
 
 def test_bad_import_leaves_the_store_as_it_was(tmp_path: Path) -> None:
@@ -253,8 +259,12 @@ def test_status_after_import_shows_store_rows(tmp_path: Path) -> None:
     )
     doc = json.loads(run("--db", str(db), "data", "status", "-f", "json")[1])
     offers = next(t for t in doc["tables"] if t["table"] == "offers")
-    assert offers["origin"] == "store"
-    assert offers["sources"][0]["source"] == "mine" and offers["sources"][0]["ingested_at"]
+    assert (
+        offers["origin"] == "store+snapshot"
+    )  # Azure from the store, AWS and GCP from the snapshot
+    mine = next(s for s in offers["sources"] if s["source"] == "mine")
+    assert mine["origin"] == "store" and mine["ingested_at"]
+    assert all(s["origin"] == "snapshot" for s in offers["sources"] if s["source"] != "mine")
 
 
 # -- data export ---------------------------------------------------------------------

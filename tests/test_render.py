@@ -81,7 +81,7 @@ def sample() -> OffersResult:
     shown = sort_offers(offers_view(offers, bands), "gpu-price")
     data = (
         TableData(OFFERS, offers, "store", "/tmp/s.duckdb"),
-        TableData(INTERRUPTION_HISTORY, bands, "snapshot", "<snapshot>"),
+        TableData(INTERRUPTION_HISTORY, bands, "snapshot", "<snapshot>", frozenset({"advisor"})),
     )
     query = {"gpu": ["H100"], "sort": "gpu-price"}
     return OffersResult(shown.head(3), len(shown), query, data, NOW)

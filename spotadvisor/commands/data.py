@@ -263,7 +263,7 @@ def _status_rows(result: StatusResult) -> tuple[list[str], list[list[str]]]:
             rows.append(
                 [
                     table.table.name,
-                    "embedded snapshot" if table.origin == "snapshot" else "store",
+                    table.origin_of(src["source"]),
                     src["source"],
                     f"{src['rows']:,}",
                     src["as_of"][:10],

@@ -152,7 +152,7 @@ def offers(
         store, spec, sort=sort.value, order=order.value if order else None, limit=limit
     )
     for table in result.data:
-        if table.origin == "snapshot":
+        if not table.frame.empty:
             note(table.age_note(result.generated_at))
     _render(result, output_format, output)
 

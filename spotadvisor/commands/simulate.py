@@ -96,7 +96,7 @@ def simulate(
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     for table in report.data:
-        if table.origin == "snapshot":
+        if not table.frame.empty:
             note(table.age_note(report.generated_at))
     for line in report.resolved.notes:
         note(f"note: {line}")

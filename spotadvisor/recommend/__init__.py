@@ -82,7 +82,11 @@ def recommend(
     """Search, evaluate and rank mixes for the workload of ``fleet``."""
     offers = load_table(store, OFFERS)
     bands = load_table(store, INTERRUPTION_HISTORY)
-    label = "embedded snapshot" if offers.origin == "snapshot" else f"store {offers.location}"
+    snapshot_sources = offers.snapshot_sources | bands.snapshot_sources
+
+    def label(source: str) -> str:
+        return "embedded snapshot" if source in snapshot_sources else "store"
+
     budget = (
         None
         if budget_usd_per_month is None

@@ -252,7 +252,7 @@ def search(
     *,
     budget_usd: float | None,
     seed: int,
-    data_label: str,
+    data_label: str | Callable[[str], str],
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> SearchResult:
     """Find, prune, race and fully evaluate candidate mixes for ``fleet``'s workload.
