@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from spotadvisor import __version__
+from spotadvisor.commands import collect as collect_commands
 from spotadvisor.commands import data as data_commands
 from spotadvisor.commands.common import CliState
 from spotadvisor.commands.offers import EPILOG as OFFERS_EPILOG
@@ -74,6 +75,7 @@ def root(
 app.command(epilog=RECOMMEND_EPILOG)(recommend)
 app.command(epilog=OFFERS_EPILOG)(offers)
 app.command(epilog=SIMULATE_EPILOG)(simulate)
+app.add_typer(collect_commands.app, name="collect")
 app.add_typer(data_commands.app, name="data")
 
 

@@ -281,6 +281,13 @@ def gcp_accelerator(machine_type: str) -> tuple[InstanceGpus, str] | None:
     return None
 
 
+def aws_gpu_instance_types() -> list[str]:
+    """Every AWS GPU instance type the reference knows, e.g. ``p5.48xlarge``."""
+    return sorted(
+        f"{family}.{size}" for family, (_, _, sizes) in _AWS_FAMILIES.items() for size in sizes
+    )
+
+
 def is_gpu_instance(cloud: str, instance_type: str) -> bool:
     """True when the reference knows ``instance_type`` as a GPU instance."""
     if instance_gpus(cloud, instance_type) is not None:

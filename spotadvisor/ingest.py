@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from spotadvisor.errors import UsageError, did_you_mean
 from spotadvisor.importers.base import FileFormat
 from spotadvisor.importers.registry import parse_files
@@ -77,6 +79,8 @@ class StatusResult:
         The embedded snapshot's provenance file, as a dict.
     generated_at
         When the status was taken (UTC).
+    collections
+        The latest collection task per (cloud, source, region): times, rows, error.
     """
 
     store_path: str
@@ -85,6 +89,7 @@ class StatusResult:
     ingested_at: dict[tuple[str, str], datetime]
     snapshot: dict[str, Any]
     generated_at: datetime
+    collections: tuple[dict[str, Any], ...] = ()
 
 
 def data_status(store: Store) -> StatusResult:
@@ -102,8 +107,17 @@ def data_status(store: Store) -> StatusResult:
         "schema_version": info.schema_version,
         "sources": info.sources,
     }
+    log = store.collections()
+    latest: tuple[dict[str, Any], ...] = ()
+    if not log.empty:
+        newest = log.sort_values("started_at", ascending=False).drop_duplicates(
+            ["cloud", "source", "region"]
+        )
+        latest = tuple(
+            {str(k): _plain(v) for k, v in row.items()} for row in newest.to_dict("records")
+        )
     return StatusResult(
-        str(store.path), store.exists(), tables, ingested, snapshot, datetime.now(UTC)
+        str(store.path), store.exists(), tables, ingested, snapshot, datetime.now(UTC), latest
     )
 
 
@@ -122,3 +136,12 @@ def export_table(store: Store, name: str) -> TableData:
             fix=did_you_mean(name, TABLES) or f"use one of {', '.join(TABLES)}",
         )
     return load_table(store, TABLES[name])
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe value: None for missing, ISO text for times, Python scalars."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value

@@ -16,15 +16,19 @@ from spotadvisor.errors import UsageError
 
 SCHEMA_VERSION = 1
 
-Dtype = Literal["string", "float64", "Int64", "timestamp"]
+Dtype = Literal["string", "float64", "Int64", "timestamp", "boolean"]
 
 CLOUDS = ("aws", "gcp", "azure")
+PROVIDERS = ("aws", "gcp", "azure", "oracle", "other")
+PRICING_CATEGORIES = ("Standard", "Dynamic", "Committed", "Other")
+CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 
 _PANDAS_DTYPES: dict[Dtype, str] = {
     "string": "string",
     "float64": "float64",
     "Int64": "Int64",
     "timestamp": "datetime64[us, UTC]",
+    "boolean": "boolean",
 }
 
 SQL_TYPES: dict[Dtype, str] = {
@@ -32,6 +36,7 @@ SQL_TYPES: dict[Dtype, str] = {
     "float64": "DOUBLE",
     "Int64": "BIGINT",
     "timestamp": "TIMESTAMPTZ",
+    "boolean": "BOOLEAN",
 }
 
 
@@ -153,7 +158,48 @@ INTERRUPTION_HISTORY = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (OFFERS, SPOT_PRICE_HISTORY, INTERRUPTION_HISTORY)}
+BILLING = Table(
+    name="billing",
+    description="billing lines (a FOCUS 1.x subset) from FOCUS, CUR and Cost Explorer",
+    key=("source", "row_key"),
+    columns=(
+        Column(
+            "row_key",
+            "string",
+            None,
+            "stable id of the line within its source (line item id, else a content hash)",
+            True,
+        ),
+        Column("provider", "string", None, "aws, gcp, azure, oracle or other", True),
+        Column("charge_period_start", "timestamp", "UTC", "start of the charge period", True),
+        Column(
+            "charge_period_end", "timestamp", "UTC", "end of the charge period (exclusive)", True
+        ),
+        Column("charge_category", "string", None, "Usage, Purchase, Tax, Credit or Adjustment"),
+        Column("billed_cost", "float64", "billing_currency", "cost on the invoice"),
+        Column("effective_cost", "float64", "billing_currency", "cost with commitments amortised"),
+        Column("list_cost", "float64", "billing_currency", "cost at public on-demand prices"),
+        Column("billing_currency", "string", None, "ISO 4217 code of the costs, e.g. USD"),
+        Column("pricing_category", "string", None, "Standard, Dynamic, Committed or Other"),
+        Column("is_spot", "boolean", None, "True for spot / interruptible capacity"),
+        Column("service_name", "string", None, "provider's service name"),
+        Column("region_id", "string", None, "region code, e.g. us-east-1"),
+        Column("availability_zone", "string", None, "zone name where the provider gives one"),
+        Column("resource_id", "string", None, "provider's resource id (instance id, ARN, ...)"),
+        Column("sku_id", "string", None, "provider's SKU id"),
+        Column("instance_type", "string", None, "instance / machine / VM size, e.g. g5.xlarge"),
+        Column("usage_type", "string", None, "provider's usage type, e.g. SpotUsage:g5.xlarge"),
+        Column("consumed_quantity", "float64", "consumed_unit", "amount used"),
+        Column("consumed_unit", "string", None, "unit of consumed_quantity, e.g. Hours"),
+        Column("tags", "string", None, "resource tags as a JSON object"),
+        Column("sub_account_id", "string", None, "account / subscription / project id"),
+        *_provenance(),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (OFFERS, SPOT_PRICE_HISTORY, INTERRUPTION_HISTORY, BILLING)
+}
 
 _NON_NEGATIVE = (
     "gpu_count",
@@ -244,6 +290,8 @@ def _coerce(series: pd.Series, col: Column, table: Table, origin: str) -> pd.Ser
             return series.astype(pd.StringDtype())
         if col.dtype == "Int64":
             return series.astype(pd.Int64Dtype())
+        if col.dtype == "boolean":
+            return _booleans(series)
         return pd.to_numeric(series, errors="raise").astype("float64")
     except (TypeError, ValueError) as exc:
         raise UsageError(
@@ -252,6 +300,20 @@ def _coerce(series: pd.Series, col: Column, table: Table, origin: str) -> pd.Ser
             field=col.name,
             fix=f"write {col.name} as {col.dtype}" + (f" in {col.unit}" if col.unit else ""),
         ) from None
+
+
+_BOOLEAN_TEXT = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _booleans(series: pd.Series) -> pd.Series:
+    """True/False/missing; text ``true``/``false``/``1``/``0`` (any case) is accepted."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.astype(pd.BooleanDtype())
+    text = series.astype(pd.StringDtype()).str.strip().str.lower()
+    unknown = text.notna() & ~text.isin(list(_BOOLEAN_TEXT))
+    if unknown.any():
+        raise ValueError(f"{text[unknown].iloc[0]!r} is not true or false")
+    return text.map(_BOOLEAN_TEXT, na_action="ignore").astype(pd.BooleanDtype())
 
 
 def _check_ranges(frame: pd.DataFrame, origin: str) -> None:
@@ -272,6 +334,24 @@ def _check_ranges(frame: pd.DataFrame, origin: str) -> None:
                 field="cloud",
                 fix=f"use one of {', '.join(CLOUDS)}",
             )
+    for name, allowed in (("provider", PROVIDERS), ("pricing_category", PRICING_CATEGORIES)):
+        if name in frame.columns:
+            bad = sorted(set(frame[name].dropna()) - set(allowed))
+            if bad:
+                raise UsageError(
+                    f"unknown {name} {bad[0]!r}",
+                    file=origin,
+                    field=name,
+                    fix=f"use one of {', '.join(allowed)}",
+                )
+    start, end = "charge_period_start", "charge_period_end"
+    if start in frame.columns and (frame[end] < frame[start]).any():
+        raise UsageError(
+            f"{int((frame[end] < frame[start]).sum())} row(s) end before they start",
+            file=origin,
+            field=end,
+            fix="a charge period's end must not be before its start",
+        )
     lower, upper = "interruption_band_lower_pct", "interruption_band_upper_pct"
     if lower in frame.columns and (frame[lower] > frame[upper]).any():
         raise UsageError(

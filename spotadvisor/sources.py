@@ -1,8 +1,9 @@
 """Which data a read command uses: the store, and the embedded snapshot for what it lacks.
 
-For tables keyed by cloud, each cloud comes from the store when the store has rows for
-it, else from the snapshot: after ``collect aws`` the AWS offers are fresh while GCP and
-Azure still come from the snapshot, and the provenance says which is which.
+For tables with cloud and region columns, each (cloud, region) comes from the store when
+the store has rows for it, else from the snapshot: after ``collect aws --regions
+us-east-1`` the offers of us-east-1 are fresh while every other region and cloud still
+comes from the snapshot, and the provenance says which is which.
 
 Every result that leaves spotadvisor says where its data came from and how old it is;
 ``TableData.provenance`` is that record.
@@ -83,7 +84,8 @@ class TableData:
         }[self.origin]
         if self.frame.empty:
             return f"{self.table.name}: no rows in the {where}"
-        newest = self.frame.groupby("cloud")["as_of"].max().sort_index()
+        by = "cloud" if "cloud" in self.frame.columns else "provider"  # billing says provider
+        newest = self.frame.groupby(by)["as_of"].max().sort_index()
         ages = [(now - ts.to_pydatetime()).days for ts in newest]
         dates = ", ".join(f"{cloud} {ts:%Y-%m-%d}" for cloud, ts in newest.items())
         span = f"{min(ages)}" if min(ages) == max(ages) else f"{min(ages)}-{max(ages)}"
@@ -94,16 +96,20 @@ class TableData:
 
 
 def load_table(store: Store, table: Table) -> TableData:
-    """Rows of ``table``: the store's, plus the snapshot's for clouds the store lacks."""
+    """Rows of ``table``: the store's, plus the snapshot's for (cloud, region)s the store lacks."""
     frame = store.read(table)
     folder = snapshot_dir()
     if frame.empty:
         snapshot = read_snapshot_table(table, folder)
         return TableData(table, snapshot, "snapshot", str(folder), frozenset(snapshot["source"]))
-    if "cloud" not in table.column_names:
+    scope = [c for c in ("cloud", "region") if c in table.column_names]
+    if not scope:
         return TableData(table, frame, "store", str(store.path))
     snapshot = read_snapshot_table(table, folder)
-    missing = snapshot[~snapshot["cloud"].isin(set(frame["cloud"]))]
+    have = set(frame[scope].itertuples(index=False, name=None))
+    missing = snapshot[
+        [key not in have for key in snapshot[scope].itertuples(index=False, name=None)]
+    ]
     if missing.empty:
         return TableData(table, frame, "store", str(store.path))
     merged = pd.concat([frame, missing], ignore_index=True)

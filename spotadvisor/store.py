@@ -172,6 +172,41 @@ class Store:
             ).df()
         return frame[columns]
 
+    def log_collection(self, entries: Sequence[dict[str, object]]) -> None:
+        """Record how each task of a collection went (source, region, times, rows, error).
+
+        Keys: ``collection_id``, ``cloud``, ``source``, ``region``, ``started_at``,
+        ``finished_at``, ``rows``, ``error``.
+        """
+        if not entries:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        columns = [
+            "collection_id",
+            "cloud",
+            "source",
+            "region",
+            "started_at",
+            "finished_at",
+            "rows",
+            "error",
+        ]
+        with self._connect(read_only=False) as con:
+            _ensure_schema(con, self.path)
+            con.executemany(
+                "INSERT INTO collection_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[entry.get(c) for c in columns] for entry in entries],
+            )
+
+    def collections(self) -> pd.DataFrame:
+        """Every collection task ever run, newest first."""
+        if not self.exists():
+            return pd.DataFrame()
+        with self._connect(read_only=True) as con:
+            if not _has_table(con, "collection_log"):
+                return pd.DataFrame()
+            return con.execute("SELECT * FROM collection_log ORDER BY started_at DESC").df()
+
     def ingest_log(self) -> pd.DataFrame:
         """Every batch ever written, oldest first."""
         if not self.exists():
@@ -243,6 +278,11 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     for table in TABLES.values():
         cols = ", ".join(f"{c.name} {SQL_TYPES[c.dtype]}" for c in table.columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS collection_log (collection_id VARCHAR, cloud VARCHAR, "
+        "source VARCHAR, region VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, "
+        "rows BIGINT, error VARCHAR)"
+    )
     con.execute(
         "CREATE TABLE IF NOT EXISTS ingest_log (ingested_at TIMESTAMPTZ, table_name VARCHAR, "
         "source VARCHAR, origin VARCHAR, rows BIGINT, inserted BIGINT, updated BIGINT, "

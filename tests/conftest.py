@@ -47,3 +47,84 @@ def _isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = tmp_path / "store.duckdb"
     monkeypatch.setenv("SPOTADVISOR_DB", str(db))
     return db
+
+
+# --- local AWS endpoints (tests/fakes) --------------------------------------------------
+
+from collections.abc import Iterator  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.fakes.aws import FakeAws
+
+
+@pytest.fixture
+def aws_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy AWS credentials, no config files, no proxies and no instance-metadata lookups.
+
+    botocore then finds its credentials in the environment and never reaches for IMDS or
+    the user's ~/.aws; clients pointed at 127.0.0.1 bypass any proxy.
+    """
+    absent = tmp_path / "no-such-aws-dir"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(absent / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(absent / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_ENDPOINT_URL_PRICING",
+        "AWS_CA_BUNDLE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake_aws(aws_credentials: None, shared_data: Path) -> Iterator[FakeAws]:
+    """A started ``tests.fakes.aws.FakeAws`` at ``DEFAULT_NOW`` over the public samples.
+
+    boto3 clients reach it with ``endpoint_url=fake_aws.url``; skips (with the reason)
+    when the samples are absent.
+    """
+    from tests.fakes.aws import DEFAULT_NOW, FakeAws
+
+    with FakeAws(DEFAULT_NOW, data_dir=shared_data) as fake:
+        yield fake
+
+
+@pytest.fixture
+def moto_server(aws_credentials: None) -> Iterator[str]:
+    """A fresh in-process moto server on 127.0.0.1; yields its ``http://host:port`` URL."""
+    import urllib.request
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        # moto's backends live in the process, not the server: start from a clean state.
+        no_proxy.open(urllib.request.Request(f"{url}/moto-api/reset", method="POST")).close()
+        yield url
+    finally:
+        server.stop()

@@ -206,13 +206,17 @@ def test_import_then_offers_use_the_store(tmp_path: Path) -> None:
     assert doc["data"][0]["origin"] == "snapshot"  # type: ignore[index]
     code, out, err = run("--db", str(db), "offers", "--format", "json")
     stored_doc = json.loads(out)
-    # AWS comes from the store; GCP and Azure, absent from it, still from the snapshot
+    # the imported AWS regions come from the store; every other region and cloud still
+    # comes from the snapshot
     assert stored_doc["data"][0]["origin"] == "store+snapshot"
     origins = {s["source"]: s["origin"] for s in stored_doc["data"][0]["sources"]}
     assert origins[stored["source"].iloc[0]] == "store"
     assert {o for src, o in origins.items() if "gcp" in src or "azure" in src} == {"snapshot"}
-    aws = [o for o in stored_doc["offers"] if o["cloud"] == "aws"]
-    assert len(aws) == len(stored) and {o["source"] for o in aws} == set(stored["source"])
+    regions = set(stored["region"])
+    fresh = [o for o in stored_doc["offers"] if o["cloud"] == "aws" and o["region"] in regions]
+    assert len(fresh) == len(stored) and {o["source"] for o in fresh} == set(stored["source"])
+    others = [o for o in stored_doc["offers"] if o["cloud"] == "aws" and o["region"] not in regions]
+    assert others and all(o["source"].startswith("skypilot-catalog") for o in others)
     assert "store" in err and "2026-11-01" in err
 
 
@@ -243,9 +247,10 @@ def test_status_on_empty_store_describes_the_snapshot() -> None:
     doc = json.loads(out)
     assert doc["store"]["exists"] is False
     tables = {t["table"]: t for t in doc["tables"]}
-    assert set(tables) == {"offers", "spot_price_history", "interruption_history"}
-    assert all(t["origin"] == "snapshot" for t in tables.values())
-    assert all(s["rows"] > 0 and s["age_days"] > 0 for t in tables.values() for s in t["sources"])
+    shipped = {"offers", "spot_price_history", "interruption_history"}
+    assert shipped <= set(tables) and set(tables) - shipped <= {"billing"}  # no billing shipped
+    assert all(tables[t]["origin"] == "snapshot" for t in shipped)
+    assert all(s["rows"] > 0 and s["age_days"] > 0 for t in shipped for s in tables[t]["sources"])
     assert doc["snapshot"]["sources"]
     code, out, _ = run("data", "status")
     assert code == 0 and "embedded snapshot" in out and "not created yet" in out
@@ -295,3 +300,12 @@ def test_export_errors() -> None:
     assert code == 2 and "Did you mean 'offers'" in err
     code, _, err = run("data", "export", "offers", "-f", "parquet")
     assert code == 2 and "-o FILE.parquet" in err
+
+
+def test_export_billing_after_import(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    focus = sorted((FIXTURES / "billing").glob("focus*.csv"))[0]
+    assert run("--db", str(db), "data", "import", str(focus))[0] == 0
+    code, out, err = run("--db", str(db), "data", "export", "billing")
+    assert code == 0, err
+    assert "billing: store" in err and len(pd.read_csv(io.StringIO(out))) > 0

@@ -188,7 +188,7 @@ def export(
     table: str = typer.Argument(
         ...,
         metavar="TABLE",
-        help="offers, spot_price_history or interruption_history.",
+        help="offers, spot_price_history, interruption_history or billing.",
         show_default=False,
     ),
     output_format: ExportFormat = typer.Option(
@@ -244,6 +244,28 @@ def status(
         else f"store: {result.store_path} (not created yet; read commands use the embedded snapshot)"
     )
     right = [False, False, False, True, False, True, False]
+    if result.collections and output_format is SummaryFormat.table:
+        from spotadvisor.render.table import build_table, print_renderable
+
+        rows_c = [
+            [
+                str(c["cloud"]),
+                str(c["source"]),
+                str(c["region"] or ""),
+                str(c["started_at"])[:16],
+                f"{int(c['rows'] or 0):,}",
+                "ok" if not c["error"] else f"failed: {c['error']}",
+            ]
+            for c in result.collections
+        ]
+        print_renderable(
+            build_table(
+                "Latest collections",
+                ["Cloud", "Source", "Region", "Started (UTC)", "Rows", "Result"],
+                rows_c,
+                right=[False, False, False, False, True, False],
+            )
+        )
     _show(
         Summary("Data", headers, rows, right, caption, _status_document(result)),
         output_format,
@@ -289,5 +311,6 @@ def _status_document(result: StatusResult) -> dict[str, Any]:
         "generated_at": result.generated_at.isoformat(),
         "store": {"path": result.store_path, "exists": result.store_exists},
         "tables": tables,
+        "collections": list(result.collections),
         "snapshot": result.snapshot,
     }

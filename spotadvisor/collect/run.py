@@ -1,0 +1,178 @@
+"""Run collection tasks in parallel and report what each brought back or why it failed.
+
+A task is one source in one region (``spot-prices`` in ``us-east-1``). Tasks run in a
+bounded thread pool (SDK calls spend their time waiting on the network); a task that
+fails costs only itself. Nothing here writes: the collector writes everything that
+succeeded in one transaction at the end. Error texts are scrubbed of account ids,
+access keys and signatures.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from spotadvisor.importers.base import ImportBatch
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    """What a task produced: canonical batches to write, and data for later steps.
+
+    Attributes
+    ----------
+    batches
+        Rows for canonical tables, written as soon as the task finishes.
+    data
+        Anything a later step needs that is not a table row (e.g. on-demand prices
+        that only become offers once joined with spot prices).
+    """
+
+    batches: list[ImportBatch] = field(default_factory=list)
+    data: object = None
+
+    @property
+    def rows(self) -> int:
+        """Rows brought back: in the batches, and in ``data`` when it has a length."""
+        extra = len(self.data) if hasattr(self.data, "__len__") else 0
+        return sum(len(b.frame) for b in self.batches) + extra
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of collection work.
+
+    Attributes
+    ----------
+    source
+        What is collected, e.g. ``spot-prices``.
+    region
+        The region it covers, or None for a global source.
+    work
+        Does the calls and returns what it found (no writing).
+    describe
+        What the task would call, for ``--dry-run``.
+    """
+
+    source: str
+    region: str | None
+    work: Callable[[], TaskOutput]
+    describe: str = ""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """How one task went.
+
+    Attributes
+    ----------
+    source, region
+        The task.
+    started_at, finished_at
+        UTC times.
+    rows
+        Rows the task produced (and that were written, unless a dry run).
+    error
+        One line saying what went wrong, or None.
+    output
+        What it produced (kept so later steps, such as building offers, can use it).
+    """
+
+    source: str
+    region: str | None
+    started_at: datetime
+    finished_at: datetime
+    rows: int
+    error: str | None
+    output: TaskOutput = field(default_factory=TaskOutput, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the task succeeded."""
+        return self.error is None
+
+
+_ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
+_ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b")
+_SIGNATURE = re.compile(r"(?i)(signature|credential|x-amz-security-token)=[^\s&,]+")
+
+
+_TAGS = re.compile(r"<[^>]+>")
+MAX_ERROR_CHARS = 200
+
+
+def scrub(text: str) -> str:
+    """One short line without account ids, access keys, signatures or HTML markup."""
+    if "<html" in text.lower() or "<!doctype" in text.lower():
+        text = _TAGS.sub(" ", text)
+    text = _ACCOUNT.sub("<account>", text)
+    text = _ACCESS_KEY.sub("<access-key>", text)
+    text = _SIGNATURE.sub(r"\1=<redacted>", text)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, scrubbed description of an SDK or network error."""
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}) if isinstance(response, dict) else {}
+    if code:
+        message = f"{code.get('Code', type(exc).__name__)}: {code.get('Message', '')}".rstrip(": ")
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return scrub(message)
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    *,
+    workers: int,
+    on_done: Callable[[TaskResult], None] | None = None,
+    classify: Callable[[BaseException], str] = describe_error,
+) -> list[TaskResult]:
+    """Run tasks on ``workers`` threads; one result per task, in completion order.
+
+    Parameters
+    ----------
+    tasks
+        The work.
+    workers
+        Threads (at least 1).
+    on_done
+        Called in the calling thread after each task (for progress).
+    classify
+        Turns an exception into the one-line error of its task.
+    """
+    results: list[TaskResult] = []
+
+    def timed(task: Task) -> tuple[datetime, TaskOutput]:
+        started = datetime.now(UTC)
+        return started, task.work()
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending: dict[Future[tuple[datetime, TaskOutput]], tuple[Task, float]] = {
+            pool.submit(timed, task): (task, time.time()) for task in tasks
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task, submitted = pending.pop(future)
+                finished = datetime.now(UTC)
+                try:
+                    started, output = future.result()
+                    result = TaskResult(
+                        task.source, task.region, started, finished, output.rows, None, output
+                    )
+                except Exception as exc:  # a failed task is reported, never fatal
+                    started = datetime.fromtimestamp(submitted, tz=UTC)
+                    result = TaskResult(
+                        task.source, task.region, started, finished, 0, classify(exc)
+                    )
+                results.append(result)
+                if on_done is not None:
+                    on_done(result)
+    return results

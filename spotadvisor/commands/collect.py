@@ -1,0 +1,262 @@
+"""``spotadvisor collect``: pull fresh data from the clouds into the store."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from spotadvisor.commands.common import (
+    OUTPUT_OPTION,
+    cli_state,
+    emit,
+    handle_errors,
+    note,
+    split_values,
+    stderr,
+)
+
+if TYPE_CHECKING:
+    from spotadvisor.collect.aws import CollectionReport
+
+app = typer.Typer(
+    help="Pull fresh prices, interruption data and billing from the clouds into the store.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+class CollectFormat(StrEnum):
+    """Formats of ``collect``."""
+
+    table = "table"
+    json = "json"
+
+
+class Granularity(StrEnum):
+    """Cost Explorer granularity."""
+
+    monthly = "monthly"
+    daily = "daily"
+
+
+AWS_EPILOG = (
+    "Credentials come from the standard AWS chain (environment, profiles, SSO, instance "
+    "roles); --profile picks a profile. Regions run in parallel with adaptive retries; a "
+    "region or source that still fails is reported at the end while everything that "
+    "succeeded is kept (exit 3 only when nothing usable came back). The Spot Advisor JSON "
+    "needs no credentials. IAM permissions used: ec2:DescribeSpotPriceHistory, "
+    "pricing:GetProducts, ec2:GetSpotPlacementScores (with --target-capacity), "
+    "ce:GetCostAndUsage (with --tag or --billing).\n\n"
+    "Examples:\n\n"
+    "  spotadvisor collect aws --regions us-east-1,us-west-2\n\n"
+    "  spotadvisor collect aws --instance-types p5.48xlarge --target-capacity 4\n\n"
+    "  spotadvisor collect aws --billing --tag team --tag model --granularity daily\n\n"
+    "  spotadvisor collect aws --dry-run"
+)
+
+
+@app.command("aws", epilog=AWS_EPILOG)
+@handle_errors
+def aws(
+    ctx: typer.Context,
+    regions: list[str] | None = typer.Option(
+        None,
+        "--regions",
+        metavar="REGION",
+        help="Regions (default: every AWS region in the offers data).",
+    ),
+    instance_types: list[str] | None = typer.Option(
+        None, "--instance-types", metavar="TYPE", help="Instance types (default: every GPU type)."
+    ),
+    since: str = typer.Option(
+        "30d", "--since", metavar="DURATION", help="Spot price history window, at most 90d."
+    ),
+    sources: list[str] | None = typer.Option(
+        None,
+        "--sources",
+        metavar="SOURCE",
+        help="spot-prices, bands, on-demand, placement, billing (default: the first three, plus placement with --target-capacity and billing with --tag/--billing).",
+    ),
+    target_capacity: int | None = typer.Option(
+        None,
+        "--target-capacity",
+        metavar="N",
+        min=1,
+        help="Instances a workload needs: collects placement scores per zone at that capacity.",
+    ),
+    tag: list[str] | None = typer.Option(
+        None, "--tag", metavar="KEY", help="Cost-allocation tag to group billing by (repeatable)."
+    ),
+    billing: bool = typer.Option(
+        False, "--billing", help="Collect Cost Explorer billing by purchase type."
+    ),
+    billing_months: int = typer.Option(
+        1,
+        "--billing-months",
+        metavar="N",
+        min=1,
+        max=12,
+        help="Whole months of billing before this one.",
+    ),
+    granularity: Granularity = typer.Option(
+        Granularity.monthly, "--granularity", help="Billing granularity."
+    ),
+    spot_advisor_url: str | None = typer.Option(
+        None, "--spot-advisor-url", metavar="URL", help="Where the Spot Advisor JSON is."
+    ),
+    endpoint_url: str | None = typer.Option(
+        None,
+        "--endpoint-url",
+        metavar="URL",
+        help="Send every AWS call to this endpoint (testing, AWS-compatible endpoints).",
+    ),
+    profile: str | None = typer.Option(
+        None, "--profile", metavar="NAME", help="AWS profile (default: the standard chain)."
+    ),
+    workers: int = typer.Option(
+        16, "--workers", metavar="N", min=1, max=64, help="Calls in parallel."
+    ),
+    timeout: float = typer.Option(
+        30.0, "--timeout", metavar="SECONDS", min=1, help="Read timeout per call."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Say what would be called; call nothing."
+    ),
+    output_format: CollectFormat = typer.Option(
+        CollectFormat.table, "--format", "-f", help="table or json."
+    ),
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Collect AWS spot price history, interruption bands, on-demand prices, placement scores and billing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from spotadvisor.collect.aws import AwsOptions, collect_aws
+    from spotadvisor.config import parse_duration
+    from spotadvisor.errors import DataError
+    from spotadvisor.gpus import aws_gpu_instance_types
+    from spotadvisor.store import Store, resolve_store_path
+
+    store = Store(resolve_store_path(cli_state(ctx).db))
+    chosen = set(split_values(sources)) or {"spot-prices", "bands", "on-demand"}
+    if target_capacity and not sources:
+        chosen.add("placement")
+    if (tag or billing) and not sources:
+        chosen.add("billing")
+    options = AwsOptions(
+        regions=tuple(split_values(regions)) or _default_regions(store),
+        instance_types=tuple(split_values(instance_types)) or tuple(aws_gpu_instance_types()),
+        since_hours=parse_duration(since, origin="command line", field="--since"),
+        sources=frozenset(chosen),
+        target_capacity=target_capacity,
+        tag_keys=tuple(split_values(tag)),
+        billing_months=billing_months,
+        billing_granularity=granularity.value.upper(),
+        spot_advisor_url=spot_advisor_url,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        workers=workers,
+        read_timeout_s=timeout,
+    )
+    if dry_run:
+        report = collect_aws(store, options, dry_run=True)
+        for line in report.planned:
+            note(f"would call: {line}")
+        note(f"dry run: {len(report.planned)} calls planned, nothing called, nothing written")
+        return
+    progress = Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr(),
+        transient=True,
+    )
+    with progress:
+        bars: dict[str, Any] = {}
+        counts: dict[str, int] = {}
+        from spotadvisor.collect.aws import plan
+
+        for task in plan(options):
+            counts[task.source] = counts.get(task.source, 0) + 1
+        for source, total in counts.items():
+            bars[source] = progress.add_task(source, total=total)
+        report = collect_aws(store, options, on_done=lambda r: progress.advance(bars[r.source]))
+    for failure in report.failed:
+        note(
+            f"warning: {failure.source} {failure.region or ''}: {failure.error}".replace("  ", " ")
+        )
+    note(f"store: {store.path}; collection {report.collection_id}: {report.offers:,} offers built")
+    _render(report, output_format, output)
+    if not report.usable:
+        raise DataError(
+            "nothing usable came back from AWS",
+            fix="check credentials, permissions and network (the warnings above say what failed); "
+            "earlier data in the store is unchanged",
+        )
+
+
+def _default_regions(store: Any) -> tuple[str, ...]:
+    """AWS regions that have GPU offers in the store or the embedded snapshot."""
+    from spotadvisor.schema import OFFERS
+    from spotadvisor.sources import load_table
+
+    frame = load_table(store, OFFERS).frame
+    return tuple(sorted(set(frame.loc[frame["cloud"] == "aws", "region"])))
+
+
+def _summary_rows(report: CollectionReport) -> list[list[str]]:
+    """One row per source and region (a region's spot prices come in several streams)."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for r in report.results:
+        groups.setdefault((r.source, r.region or ""), []).append(r)
+    rows = []
+    for (source, region), results in sorted(groups.items()):
+        errors = sorted({r.error for r in results if r.error})
+        seconds = max((r.finished_at - r.started_at).total_seconds() for r in results)
+        status = "ok" if not errors else f"failed: {'; '.join(errors)}"
+        if errors and len(errors) < len(results):
+            status = f"partly failed ({len(results) - sum(r.ok for r in results)} of {len(results)} calls): {'; '.join(errors)}"
+        rows.append([source, region, f"{sum(r.rows for r in results):,}", f"{seconds:.1f}", status])
+    return rows
+
+
+def _render(report: CollectionReport, output_format: CollectFormat, output: Path | None) -> None:
+    from spotadvisor.render.json import render_json
+    from spotadvisor.render.table import build_table, print_renderable, renderable_text
+    from spotadvisor.schema import SCHEMA_VERSION
+
+    rows = _summary_rows(report)
+    if output_format is CollectFormat.json:
+        document = {
+            "schema_version": SCHEMA_VERSION,
+            "collection_id": report.collection_id,
+            "offers": report.offers,
+            "tasks": [
+                {
+                    "source": r.source,
+                    "region": r.region,
+                    "started_at": r.started_at.isoformat(),
+                    "finished_at": r.finished_at.isoformat(),
+                    "rows": r.rows,
+                    "error": r.error,
+                }
+                for r in report.results
+            ],
+            "written": [w.__dict__ for w in report.written],
+        }
+        emit(render_json(document), output)
+        return
+    ok = sum(r.ok for r in report.results)
+    table = build_table(
+        f"AWS collection {report.collection_id}",
+        ["Source", "Region", "Rows", "Seconds", "Result"],
+        rows,
+        right=[False, False, True, True, False],
+        caption=f"{ok} of {len(report.results)} tasks succeeded; {report.offers:,} offers built",
+    )
+    if output is None:
+        print_renderable(table)
+    else:
+        emit(renderable_text(table), output)
