@@ -17,7 +17,6 @@ import json
 import threading
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,14 +31,22 @@ from spotadvisor.collect.aws_parse import (
     parse_placement_scores,
     parse_pricing_products,
 )
-from spotadvisor.collect.run import Task, TaskOutput, TaskResult, describe_error, run_tasks, scrub
+from spotadvisor.collect.run import (
+    CollectionReport,
+    Task,
+    TaskOutput,
+    TaskResult,
+    describe_error,
+    run_collection,
+    scrub,
+)
 from spotadvisor.errors import DataError, UsageError
 from spotadvisor.gpus import is_gpu_instance
 from spotadvisor.importers.base import ImportBatch
 from spotadvisor.importers.spot_advisor import parse_spot_advisor
 from spotadvisor.importers.spot_price_history import parse_spot_price_records
 from spotadvisor.schema import BILLING, INTERRUPTION_HISTORY, OFFERS, SPOT_PRICE_HISTORY
-from spotadvisor.store import Store, UpsertResult
+from spotadvisor.store import Store
 
 SPOT_ADVISOR_URL = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
 PRICING_REGION = "us-east-1"  # the Price List API is served from a few regions only
@@ -98,44 +105,6 @@ class AwsOptions:
     read_timeout_s: float = 30.0
     max_attempts: int = 6
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-@dataclass(frozen=True)
-class CollectionReport:
-    """What a collection did.
-
-    Attributes
-    ----------
-    collection_id
-        Id of this run in the store's collection log.
-    results
-        One per task (source and region), in completion order.
-    written
-        Batches written (empty for a dry run).
-    offers
-        Offers built from this run (rows).
-    dry_run
-        True when nothing was called.
-    planned
-        What each task would call (dry run).
-    """
-
-    collection_id: str
-    results: tuple[TaskResult, ...]
-    written: tuple[UpsertResult, ...]
-    offers: int
-    dry_run: bool = False
-    planned: tuple[str, ...] = ()
-
-    @property
-    def failed(self) -> tuple[TaskResult, ...]:
-        """Tasks that failed."""
-        return tuple(r for r in self.results if not r.ok)
-
-    @property
-    def usable(self) -> bool:
-        """True when at least one task brought data back."""
-        return any(r.ok and r.rows for r in self.results) or self.offers > 0
 
 
 # -- clients -------------------------------------------------------------------------
@@ -470,43 +439,22 @@ def collect_aws(
         For options that make no sense (no region, more than 90 days of history).
     """
     _check(options)
-    collection_id = uuid.uuid4().hex[:12]
-    if dry_run:
-        return CollectionReport(
-            collection_id, (), (), 0, True, tuple(t.describe for t in plan(options))
-        )
-    results = run_tasks(
-        plan(options, _Clients(options)),
+    clients = None if dry_run else _Clients(options)
+
+    def finish(results: list[TaskResult]) -> tuple[list[TaskResult], list[ImportBatch]]:
+        results = parse_spot_results(options, results)
+        offers = _offers_batch(options, results)
+        return results, [offers] if offers is not None else []
+
+    return run_collection(
+        store,
+        "aws",
+        plan(options, clients),
         workers=options.workers,
-        on_done=on_done,
+        finish=finish,
         classify=_classify,
-    )
-    results = parse_spot_results(options, results)
-    batches = [b for r in results if r.ok for b in r.output.batches]
-    offers = _offers_batch(options, results)
-    if offers is not None:
-        batches.append(offers)
-    written = store.write(batches) if batches else []
-    store.log_collection(
-        [
-            {
-                "collection_id": collection_id,
-                "cloud": "aws",
-                "source": r.source,
-                "region": r.region,
-                "started_at": r.started_at,
-                "finished_at": r.finished_at,
-                "rows": r.rows,
-                "error": r.error,
-            }
-            for r in results
-        ]
-    )
-    return CollectionReport(
-        collection_id,
-        tuple(results),
-        tuple(written),
-        len(offers.frame) if offers is not None else 0,
+        on_done=on_done,
+        dry_run=dry_run,
     )
 
 

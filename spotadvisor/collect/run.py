@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from spotadvisor.importers.base import ImportBatch
+from spotadvisor.store import Store, UpsertResult
 
 
 @dataclass(frozen=True)
@@ -176,3 +178,105 @@ def run_tasks(
                 if on_done is not None:
                     on_done(result)
     return results
+
+
+@dataclass(frozen=True)
+class CollectionReport:
+    """What a collection did.
+
+    Attributes
+    ----------
+    collection_id
+        Id of this run in the store's collection log.
+    results
+        One per task (source and region), in completion order.
+    written
+        Batches written (empty for a dry run).
+    offers
+        Offers built from this run (rows).
+    dry_run
+        True when nothing was called.
+    planned
+        What each task would call (dry run).
+    """
+
+    collection_id: str
+    results: tuple[TaskResult, ...]
+    written: tuple[UpsertResult, ...]
+    offers: int
+    dry_run: bool = False
+    planned: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> tuple[TaskResult, ...]:
+        """Tasks that failed."""
+        return tuple(r for r in self.results if not r.ok)
+
+    @property
+    def usable(self) -> bool:
+        """True when at least one task brought data back."""
+        return any(r.ok and r.rows for r in self.results) or self.offers > 0
+
+
+def run_collection(
+    store: Store,
+    cloud: str,
+    tasks: Sequence[Task],
+    *,
+    workers: int,
+    finish: Callable[[list[TaskResult]], tuple[list[TaskResult], list[ImportBatch]]] | None = None,
+    classify: Callable[[BaseException], str] = describe_error,
+    on_done: Callable[[TaskResult], None] | None = None,
+    dry_run: bool = False,
+) -> CollectionReport:
+    """Run a cloud's tasks, write everything that succeeded in one transaction, log it.
+
+    Parameters
+    ----------
+    store
+        Where to write.
+    cloud
+        aws, gcp or azure (for the collection log).
+    tasks
+        The work.
+    workers
+        Threads.
+    finish
+        Turns the results into their final form and adds batches built from several
+        tasks (e.g. offers joining prices from different calls).
+    classify, on_done
+        See ``run_tasks``.
+    dry_run
+        Only describe the tasks.
+
+    Notes
+    -----
+    One transaction at the end: an interrupted collection writes nothing and leaves
+    earlier data intact; a re-run adds nothing twice.
+    """
+    collection_id = uuid.uuid4().hex[:12]
+    if dry_run:
+        return CollectionReport(collection_id, (), (), 0, True, tuple(t.describe for t in tasks))
+    results = run_tasks(tasks, workers=workers, on_done=on_done, classify=classify)
+    extra: list[ImportBatch] = []
+    if finish is not None:
+        results, extra = finish(results)
+    batches = [b for r in results if r.ok for b in r.output.batches] + extra
+    written = store.write(batches) if batches else []
+    store.log_collection(
+        [
+            {
+                "collection_id": collection_id,
+                "cloud": cloud,
+                "source": r.source,
+                "region": r.region,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "rows": r.rows,
+                "error": r.error,
+            }
+            for r in results
+        ]
+    )
+    offers = sum(len(b.frame) for b in extra if b.table.name == "offers")
+    return CollectionReport(collection_id, tuple(results), tuple(written), offers)

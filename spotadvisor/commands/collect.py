@@ -19,7 +19,7 @@ from spotadvisor.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from spotadvisor.collect.aws import CollectionReport
+    from spotadvisor.collect.run import CollectionReport
 
 app = typer.Typer(
     help="Pull fresh prices, interruption data and billing from the clouds into the store.",
