@@ -16,6 +16,8 @@ from spotadvisor import __version__
 from spotadvisor.commands import collect as collect_commands
 from spotadvisor.commands import data as data_commands
 from spotadvisor.commands.common import CliState
+from spotadvisor.commands.gate import EPILOG as GATE_EPILOG
+from spotadvisor.commands.gate import gate
 from spotadvisor.commands.offers import EPILOG as OFFERS_EPILOG
 from spotadvisor.commands.offers import offers
 from spotadvisor.commands.recommend import EPILOG as RECOMMEND_EPILOG
@@ -75,6 +77,7 @@ def root(
 app.command(epilog=RECOMMEND_EPILOG)(recommend)
 app.command(epilog=OFFERS_EPILOG)(offers)
 app.command(epilog=SIMULATE_EPILOG)(simulate)
+app.command(epilog=GATE_EPILOG)(gate)
 app.add_typer(collect_commands.app, name="collect")
 app.add_typer(data_commands.app, name="data")
 

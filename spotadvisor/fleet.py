@@ -9,8 +9,10 @@ default). Nothing here reads files or prints.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -455,3 +457,16 @@ def describe_pool(pool: ResolvedPool) -> dict[str, Any]:
         "spot_price_path_hours": len(m.price_path) if m.price_path else None,
         "sources": dict(pool.sources),
     }
+
+
+_AS_OF = re.compile(r"as of (\d{4}-\d{2}-\d{2})")
+
+
+def input_dates(pool: ResolvedPool) -> dict[str, datetime]:
+    """When each input of a pool taken from data was true (those from the file have none)."""
+    out = {}
+    for key, text in pool.sources.items():
+        match = _AS_OF.search(text)
+        if match:
+            out[key] = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
+    return out

@@ -41,3 +41,13 @@ def test_exit_codes_are_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     for code in ("0", "1", "2", "3"):
         assert f"| {code} |" in readme
+
+
+def test_ci_examples_are_valid_yaml() -> None:
+    import yaml
+
+    text = (ROOT / "docs" / "ci.md").read_text()
+    blocks = [b.split("\n```")[0] for b in text.split("```yaml\n")[1:]]
+    assert len(blocks) >= 3
+    for block in blocks:
+        assert isinstance(yaml.safe_load(block), dict)

@@ -60,6 +60,18 @@ def read_yaml(path: Path) -> object:
         ) from None
 
 
+def load_yaml_text(text: str, origin: str) -> object:
+    """The YAML document in ``text`` (e.g. a file read from git), with ``read_yaml``'s errors."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as error:
+        raise _syntax_error(error, Path(origin)) from None
+    except yaml.YAMLError as error:
+        raise UsageError(
+            f"invalid YAML: {error}", file=origin, field="", fix="fix the YAML syntax"
+        ) from None
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from spotadvisor import __version__
 from spotadvisor.catalog import VIEW_EXTRA
 from spotadvisor.gpus import gpu_label
 from spotadvisor.offers import OffersResult
+from spotadvisor.priors import is_prior
 from spotadvisor.render.values import UNKNOWN, count, is_missing, money, percent, plain
 from spotadvisor.schema import OFFERS, SCHEMA_VERSION
 
@@ -28,6 +29,8 @@ def offer_cells(row: pd.Series) -> list[str]:
         else f"{count(row['gpu_count'])}× {gpu_label(row['gpu_model'], row['gpu_memory_gb'])}"
     )
     band = UNKNOWN if is_missing(row["interruption_band"]) else str(row["interruption_band"])
+    if not is_missing(row["interruption_band"]) and is_prior(row.get("interruption_band_source")):
+        band += " (prior)"  # fitted from traces, not published by the cloud
     flags = "" if is_missing(row["quality_flags"]) else str(row["quality_flags"]).replace(";", " ")
     return [
         str(row["cloud"]),

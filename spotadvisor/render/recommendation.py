@@ -221,10 +221,14 @@ def _headroom(slots: int, needed: int, cold_start_hours: float) -> str:
 
 
 def _band(rec: Recommendation, key: Any) -> str:
-    pool = rec.search.pools[key].model
+    resolved = rec.search.pools[key]
+    pool = resolved.model
     if pool.hazard.rate_per_hour is not None:
         return f"{pool.hazard.rate_per_hour:.3g}/h"
-    return f"{100 * pool.hazard.p_low:g}-{100 * pool.hazard.p_high:g}%"
+    prior = (
+        " (a prior, not published)" if "prior:" in resolved.sources.get("interruption", "") else ""
+    )
+    return f"{100 * pool.hazard.p_low:g}-{100 * pool.hazard.p_high:g}%{prior}"
 
 
 def footer(rec: Recommendation) -> str:

@@ -163,6 +163,8 @@ def pool_rows(pools: Sequence[ResolvedPool]) -> list[list[str]]:
             risk = f"{m.hazard.rate_per_hour:.4g}/h exact"
         else:
             risk = f"{100 * m.hazard.p_low:g}-{100 * m.hazard.p_high:g}%/month"
+            if "prior:" in pool.sources.get("interruption", ""):
+                risk += " (prior)"
         rows.append(
             [
                 m.name,
