@@ -288,6 +288,11 @@ def aws_gpu_instance_types() -> list[str]:
     )
 
 
+def azure_gpu_sizes() -> list[str]:
+    """Every Azure GPU VM size the reference knows, e.g. ``Standard_NC24ads_A100_v4``."""
+    return sorted(_AZURE_SIZES)
+
+
 def is_gpu_instance(cloud: str, instance_type: str) -> bool:
     """True when the reference knows ``instance_type`` as a GPU instance."""
     if instance_gpus(cloud, instance_type) is not None:

@@ -128,3 +128,53 @@ def moto_server(aws_credentials: None) -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+# --- local Azure endpoints (tests/fakes/azure.py) ----------------------------------------
+
+if TYPE_CHECKING:
+    from tests.fakes.azure import FakeAzure
+
+
+@pytest.fixture
+def azure_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Azure identity settings and no proxies, so nothing reaches past 127.0.0.1.
+
+    Tests pass a ``tests.fakes.azure.FakeCredential``; with these variables gone,
+    ``DefaultAzureCredential`` (if a test ever builds one) finds nothing to use.
+    """
+    for name in (
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_USERNAME",
+        "AZURE_PASSWORD",
+        "AZURE_AUTHORITY_HOST",
+        "IDENTITY_ENDPOINT",
+        "MSI_ENDPOINT",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def fake_azure(azure_env: None, shared_data: Path) -> Iterator[FakeAzure]:
+    """A started ``tests.fakes.azure.FakeAzure`` at its ``DEFAULT_NOW`` over the samples.
+
+    Retail Prices is at ``fake_azure.retail_url``; the SDK clients reach Resource Graph
+    and Consumption with ``management_endpoint=fake_azure.url`` and a ``FakeCredential``.
+    Skips (with the reason) when the samples are absent.
+    """
+    from tests.fakes.azure import DEFAULT_NOW, FakeAzure
+
+    with FakeAzure(DEFAULT_NOW, data_dir=shared_data) as fake:
+        yield fake

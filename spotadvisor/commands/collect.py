@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,11 +132,9 @@ def aws(
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Collect AWS spot price history, interruption bands, on-demand prices, placement scores and billing."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from spotadvisor.collect.aws import AwsOptions, collect_aws
     from spotadvisor.config import parse_duration
-    from spotadvisor.errors import DataError
     from spotadvisor.gpus import aws_gpu_instance_types
     from spotadvisor.store import Store, resolve_store_path
 
@@ -146,7 +145,7 @@ def aws(
     if (tag or billing) and not sources:
         chosen.add("billing")
     options = AwsOptions(
-        regions=tuple(split_values(regions)) or _default_regions(store),
+        regions=tuple(split_values(regions)) or _default_regions(store, "aws"),
         instance_types=tuple(split_values(instance_types)) or tuple(aws_gpu_instance_types()),
         since_hours=parse_duration(since, origin="command line", field="--since"),
         sources=frozenset(chosen),
@@ -160,8 +159,131 @@ def aws(
         workers=workers,
         read_timeout_s=timeout,
     )
+    from spotadvisor.collect.aws import plan
+
+    _run_collection("AWS", store, options, collect_aws, plan, dry_run, output_format, output)
+
+
+AZURE_EPILOG = (
+    "Prices come from the public Azure Retail Prices API (no credentials). Eviction-rate "
+    "bands and spot price history come from Azure Resource Graph and billing from the "
+    "Consumption API; these use DefaultAzureCredential (environment, workload or managed "
+    "identity, Azure CLI login) and need Reader on the subscriptions and, for billing, "
+    "Cost Management Reader on the scope. Same parallel run, retries and partial-failure "
+    "rules as 'collect aws'.\n\n"
+    "Examples:\n\n"
+    "  spotadvisor collect azure --regions eastus,westus2\n\n"
+    "  spotadvisor collect azure --sources prices\n\n"
+    "  spotadvisor collect azure --sources billing --billing-scope /subscriptions/SUB --billing-month 2026-10"
+)
+
+
+@app.command("azure", epilog=AZURE_EPILOG)
+@handle_errors
+def azure(
+    ctx: typer.Context,
+    regions: list[str] | None = typer.Option(
+        None,
+        "--regions",
+        metavar="REGION",
+        help="ARM regions (default: the Azure regions in the offers data).",
+    ),
+    sizes: list[str] | None = typer.Option(
+        None, "--sizes", metavar="SIZE", help="VM sizes (default: every NC/ND/NV GPU size)."
+    ),
+    sources: list[str] | None = typer.Option(
+        None,
+        "--sources",
+        metavar="SOURCE",
+        help="prices, evictions, spot-history, billing (default: the first three; billing with --billing-scope).",
+    ),
+    subscriptions: list[str] | None = typer.Option(
+        None,
+        "--subscription",
+        metavar="ID",
+        help="Subscriptions for Resource Graph (default: all the credential can read).",
+    ),
+    billing_scope: str | None = typer.Option(
+        None, "--billing-scope", metavar="SCOPE", help="Consumption scope, e.g. /subscriptions/ID."
+    ),
+    billing_month: str | None = typer.Option(
+        None,
+        "--billing-month",
+        metavar="YYYY-MM",
+        help="Billing month (default: the last whole month).",
+    ),
+    retail_prices_url: str | None = typer.Option(
+        None, "--retail-prices-url", metavar="URL", help="The Retail Prices endpoint."
+    ),
+    management_endpoint: str | None = typer.Option(
+        None, "--management-endpoint", metavar="URL", help="Azure Resource Manager endpoint."
+    ),
+    workers: int = typer.Option(
+        8, "--workers", metavar="N", min=1, max=64, help="Calls in parallel."
+    ),
+    timeout: float = typer.Option(
+        30.0, "--timeout", metavar="SECONDS", min=1, help="Timeout per call."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Say what would be called; call nothing."
+    ),
+    output_format: CollectFormat = typer.Option(
+        CollectFormat.table, "--format", "-f", help="table or json."
+    ),
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Collect Azure GPU prices, eviction-rate bands, spot price history and billing."""
+    from spotadvisor.collect.azure import DEFAULT_SOURCES, AzureOptions, collect_azure, plan
+    from spotadvisor.store import Store, resolve_store_path
+
+    store = Store(resolve_store_path(cli_state(ctx).db))
+    chosen = set(split_values(sources)) or set(DEFAULT_SOURCES)
+    if billing_scope and not sources:
+        chosen.add("billing")
+    changes: dict[str, Any] = {
+        "sources": frozenset(chosen),
+        "subscriptions": tuple(split_values(subscriptions)),
+        "billing_scope": billing_scope,
+        "billing_month": billing_month,
+        "management_endpoint": management_endpoint,
+        "workers": workers,
+        "timeout_s": timeout,
+    }
+    changes["regions"] = tuple(split_values(regions)) or _default_regions(store, "azure")
+    if sizes:
+        changes["sizes"] = tuple(split_values(sizes))
+    if retail_prices_url:
+        changes["retail_prices_url"] = retail_prices_url
+    options = AzureOptions(**changes)
+    _run_collection("Azure", store, options, collect_azure, plan, dry_run, output_format, output)
+
+
+def _default_regions(store: Any, cloud: str) -> tuple[str, ...]:
+    """Regions of ``cloud`` that have GPU offers in the store or the embedded snapshot."""
+    from spotadvisor.schema import OFFERS
+    from spotadvisor.sources import load_table
+
+    frame = load_table(store, OFFERS).frame
+    return tuple(sorted(set(frame.loc[frame["cloud"] == cloud, "region"])))
+
+
+def _run_collection(
+    cloud: str,
+    store: Any,
+    options: Any,
+    collect: Callable[..., CollectionReport],
+    plan: Callable[..., list[Any]],
+    dry_run: bool,
+    output_format: CollectFormat,
+    output: Path | None,
+) -> None:
+    """Progress bars per source, warnings for what failed, the summary, and exit 3 if nothing came back."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from spotadvisor.errors import DataError
+
     if dry_run:
-        report = collect_aws(store, options, dry_run=True)
+        report = collect(store, options, dry_run=True)
         for line in report.planned:
             note(f"would call: {line}")
         note(f"dry run: {len(report.planned)} calls planned, nothing called, nothing written")
@@ -174,36 +296,23 @@ def aws(
         transient=True,
     )
     with progress:
-        bars: dict[str, Any] = {}
         counts: dict[str, int] = {}
-        from spotadvisor.collect.aws import plan
-
         for task in plan(options):
             counts[task.source] = counts.get(task.source, 0) + 1
-        for source, total in counts.items():
-            bars[source] = progress.add_task(source, total=total)
-        report = collect_aws(store, options, on_done=lambda r: progress.advance(bars[r.source]))
+        bars = {source: progress.add_task(source, total=total) for source, total in counts.items()}
+        report = collect(store, options, on_done=lambda r: progress.advance(bars[r.source]))
     for failure in report.failed:
         note(
             f"warning: {failure.source} {failure.region or ''}: {failure.error}".replace("  ", " ")
         )
     note(f"store: {store.path}; collection {report.collection_id}: {report.offers:,} offers built")
-    _render(report, output_format, output)
+    _render(report, output_format, output, cloud)
     if not report.usable:
         raise DataError(
-            "nothing usable came back from AWS",
+            f"nothing usable came back from {cloud}",
             fix="check credentials, permissions and network (the warnings above say what failed); "
             "earlier data in the store is unchanged",
         )
-
-
-def _default_regions(store: Any) -> tuple[str, ...]:
-    """AWS regions that have GPU offers in the store or the embedded snapshot."""
-    from spotadvisor.schema import OFFERS
-    from spotadvisor.sources import load_table
-
-    frame = load_table(store, OFFERS).frame
-    return tuple(sorted(set(frame.loc[frame["cloud"] == "aws", "region"])))
 
 
 def _summary_rows(report: CollectionReport) -> list[list[str]]:
@@ -222,7 +331,9 @@ def _summary_rows(report: CollectionReport) -> list[list[str]]:
     return rows
 
 
-def _render(report: CollectionReport, output_format: CollectFormat, output: Path | None) -> None:
+def _render(
+    report: CollectionReport, output_format: CollectFormat, output: Path | None, cloud: str
+) -> None:
     from spotadvisor.render.json import render_json
     from spotadvisor.render.table import build_table, print_renderable, renderable_text
     from spotadvisor.schema import SCHEMA_VERSION
@@ -250,7 +361,7 @@ def _render(report: CollectionReport, output_format: CollectFormat, output: Path
         return
     ok = sum(r.ok for r in report.results)
     table = build_table(
-        f"AWS collection {report.collection_id}",
+        f"{cloud} collection {report.collection_id}",
         ["Source", "Region", "Rows", "Seconds", "Result"],
         rows,
         right=[False, False, True, True, False],

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from spotadvisor.errors import SpotadvisorError, UsageError, did_you_mean
 from spotadvisor.importers.base import FileFormat, ImportBatch, read_text
+from spotadvisor.importers.billing.azure import AZURE_COST_DETAILS
 from spotadvisor.importers.billing.common import is_parquet, parquet_header
 from spotadvisor.importers.billing.cur import AWS_CUR
 from spotadvisor.importers.billing.focus import FOCUS
@@ -44,9 +45,10 @@ FORMATS: dict[str, FileFormat] = {
         AZURE_CATALOG,
         FOCUS,
         AWS_CUR,
+        AZURE_COST_DETAILS,
     )
 }
-PARQUET_FORMATS = frozenset({FOCUS.name, AWS_CUR.name})
+PARQUET_FORMATS = frozenset({FOCUS.name, AWS_CUR.name, AZURE_COST_DETAILS.name})
 
 SNIFF_BYTES = 64 * 1024
 
