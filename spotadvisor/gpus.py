@@ -269,8 +269,13 @@ def gcp_accelerator(machine_type: str) -> tuple[InstanceGpus, str] | None:
     """GPUs of a GCP GPU machine type and the accelerator name its GPU price is listed under.
 
     GCP prices a2/a3/a4/g2 machines in two parts: the VM (cores and memory) and the
-    attached GPUs, listed under an accelerator name such as ``A100-80GB``.
+    attached GPUs, listed under an accelerator name such as ``A100-80GB``. n1 hosts with
+    attached GPUs are named ``n1-standard-8+1xT4`` (see ``gcp_n1_combo``).
     """
+    combo = gcp_n1_combo(machine_type)
+    if combo is not None:
+        _, model, count = combo
+        return _gpus(model, count), model
     g2 = re.fullmatch(r"g2-standard-(\d+)", machine_type)
     if g2 and int(g2.group(1)) in _GCP_G2_GPUS:
         return _gpus("L4", _GCP_G2_GPUS[int(g2.group(1))]), "L4"
@@ -347,3 +352,140 @@ def gpu_label(model: str | None, memory_gb: float | None) -> str:
     if memory_gb is None or math.isnan(memory_gb):
         return model
     return f"{model} {memory_gb:g}GB"
+
+
+# -- GCP machine shapes ------------------------------------------------------------------
+#
+# Sources: Google Cloud "GPU machine types" (cloud.google.com/compute/docs/gpus) and
+# "Accelerator-optimized machine family" (cloud.google.com/compute/docs/accelerator-
+# optimized-machines) for a2/a3/a4/g2 vCPUs and memory; "General-purpose machine family:
+# N1" for n1-standard (3.75 GB of memory per vCPU); "GPUs on N1" (the table of GPU
+# counts and the vCPU limit of each) for attachable GPUs. The a2/a3/a4/g2 figures agree
+# with every row of the SkyPilot GCP catalog (v8) in ../shared/data.
+
+GCP_MACHINE_SIZES: dict[str, tuple[float, float]] = {
+    # machine type: (vCPUs, memory [GiB])
+    "a2-highgpu-1g": (12, 85),
+    "a2-highgpu-2g": (24, 170),
+    "a2-highgpu-4g": (48, 340),
+    "a2-highgpu-8g": (96, 680),
+    "a2-megagpu-16g": (96, 1360),
+    "a2-ultragpu-1g": (12, 170),
+    "a2-ultragpu-2g": (24, 340),
+    "a2-ultragpu-4g": (48, 680),
+    "a2-ultragpu-8g": (96, 1360),
+    "a3-highgpu-1g": (26, 234),
+    "a3-highgpu-2g": (52, 468),
+    "a3-highgpu-4g": (104, 936),
+    "a3-highgpu-8g": (208, 1872),
+    "a3-edgegpu-8g": (208, 1872),
+    "a3-edgegpu-8g-nolssd": (208, 1872),
+    "a3-megagpu-8g": (208, 1872),
+    "a3-ultragpu-8g": (224, 2952),
+    "a3-ultragpu-8g-nolssd": (224, 2952),
+    "a4-highgpu-8g": (224, 3968),
+    "g2-standard-4": (4, 16),
+    "g2-standard-8": (8, 32),
+    "g2-standard-12": (12, 48),
+    "g2-standard-16": (16, 64),
+    "g2-standard-24": (24, 96),
+    "g2-standard-32": (32, 128),
+    "g2-standard-48": (48, 192),
+    "g2-standard-96": (96, 384),
+}
+
+N1_STANDARD_VCPUS = (1, 2, 4, 8, 16, 32, 64, 96)
+N1_MEMORY_GIB_PER_VCPU = 3.75
+
+# GPUs attachable to n1 hosts: model -> {GPUs per VM: most vCPUs the VM may have}.
+GCP_N1_ATTACHABLE: dict[str, dict[int, int]] = {
+    "T4": {1: 48, 2: 48, 4: 96},
+    "P4": {1: 24, 2: 48, 4: 96},
+    "V100": {1: 12, 2: 24, 4: 48, 8: 96},
+    "P100": {1: 16, 2: 32, 4: 64},
+}
+
+# Host size spotadvisor uses for each attachable combination by default: 8 vCPUs
+# (30 GiB) per GPU, within every limit above; any other valid size can be asked for.
+N1_DEFAULT_VCPUS_PER_GPU = 8
+
+_N1_COMBO = re.compile(r"n1-standard-(\d+)\+(\d+)x([A-Z0-9]+)")
+
+
+@dataclass(frozen=True)
+class GcpMachine:
+    """A GCP GPU machine as spotadvisor prices it.
+
+    Attributes
+    ----------
+    machine_type
+        The name offers carry: ``a2-highgpu-1g``, or ``n1-standard-8+1xT4`` for an n1
+        host with attached GPUs.
+    host
+        The machine type GCP bills cores and memory for (``n1-standard-8``).
+    vcpus
+        Virtual CPUs [vCPUs].
+    memory_gib
+        Memory [GiB].
+    gpus
+        The GPUs (model, count, memory per GPU [GB]).
+    accelerator
+        Name the GPU price is listed under (``A100-80GB``, ``H100-MEGA``, ``T4``).
+    """
+
+    machine_type: str
+    host: str
+    vcpus: float
+    memory_gib: float
+    gpus: InstanceGpus
+    accelerator: str
+
+
+def gcp_n1_combo(machine_type: str) -> tuple[str, str, int] | None:
+    """(host, GPU model, GPU count) of ``n1-standard-N+KxMODEL``, or None.
+
+    Only combinations GCP allows are recognised: a valid n1-standard size, an
+    attachable model, a GPU count offered for it and a host within that count's vCPU
+    limit (``GCP_N1_ATTACHABLE``).
+    """
+    match = _N1_COMBO.fullmatch(machine_type)
+    if not match:
+        return None
+    vcpus, count, model = int(match.group(1)), int(match.group(2)), match.group(3)
+    limits = GCP_N1_ATTACHABLE.get(model, {})
+    if vcpus not in N1_STANDARD_VCPUS or count not in limits or vcpus > limits[count]:
+        return None
+    return f"n1-standard-{vcpus}", model, count
+
+
+def gcp_machine(machine_type: str) -> GcpMachine | None:
+    """vCPUs, memory [GiB] and GPUs of a GCP GPU machine, or None when not in the reference."""
+    found = gcp_accelerator(machine_type)
+    if found is None:
+        return None
+    gpus, accelerator = found
+    combo = gcp_n1_combo(machine_type)
+    if combo is not None:
+        host = combo[0]
+        vcpus = float(host.rpartition("-")[2])
+        return GcpMachine(
+            machine_type, host, vcpus, vcpus * N1_MEMORY_GIB_PER_VCPU, gpus, accelerator
+        )
+    if machine_type not in GCP_MACHINE_SIZES:
+        return None
+    vcpus, memory = GCP_MACHINE_SIZES[machine_type]
+    return GcpMachine(machine_type, machine_type, float(vcpus), float(memory), gpus, accelerator)
+
+
+def gcp_n1_default_combos() -> list[str]:
+    """The n1 + attached GPU combinations collected by default, e.g. ``n1-standard-8+1xT4``."""
+    return [
+        f"n1-standard-{N1_DEFAULT_VCPUS_PER_GPU * count}+{count}x{model}"
+        for model, limits in GCP_N1_ATTACHABLE.items()
+        for count in sorted(limits)
+    ]
+
+
+def gcp_gpu_machine_types() -> list[str]:
+    """Every GCP GPU machine the reference knows, n1 default combinations included."""
+    return sorted(GCP_MACHINE_SIZES) + gcp_n1_default_combos()

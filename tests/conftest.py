@@ -178,3 +178,52 @@ def fake_azure(azure_env: None, shared_data: Path) -> Iterator[FakeAzure]:
 
     with FakeAzure(DEFAULT_NOW, data_dir=shared_data) as fake:
         yield fake
+
+
+# --- local GCP endpoints (tests/fakes/gcp.py) ---------------------------------------------
+
+if TYPE_CHECKING:
+    from tests.fakes.gcp import FakeGcp
+
+
+@pytest.fixture
+def gcp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Google credentials, metadata server or proxies: nothing reaches past 127.0.0.1.
+
+    Tests pass ``AnonymousCredentials``; should Application Default Credentials ever be
+    looked up, ``GOOGLE_APPLICATION_CREDENTIALS`` names a missing file (an immediate
+    ``DefaultCredentialsError``, no network), gcloud's config is an empty folder and
+    the GCE metadata check is off.
+    """
+    for name in (
+        "GOOGLE_CLOUD_PROJECT",
+        "GCLOUD_PROJECT",
+        "GOOGLE_API_KEY",
+        "GCE_METADATA_HOST",
+        "GCE_METADATA_IP",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-such-adc.json"))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "no-gcloud-config"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def fake_gcp(gcp_env: None, shared_data: Path) -> Iterator[FakeGcp]:
+    """A started ``tests.fakes.gcp.FakeGcp`` at its ``DEFAULT_NOW`` over the samples.
+
+    The Catalog and BigQuery clients reach it with ``api_endpoint=fake_gcp.url`` and
+    ``AnonymousCredentials``; skips (with the reason) when the samples are absent.
+    """
+    from tests.fakes.gcp import DEFAULT_NOW, FakeGcp
+
+    with FakeGcp(DEFAULT_NOW, data_dir=shared_data) as fake:
+        yield fake

@@ -258,6 +258,189 @@ def azure(
     _run_collection("Azure", store, options, collect_azure, plan, dry_run, output_format, output)
 
 
+GCP_EPILOG = (
+    "Prices come from the Cloud Billing Catalog API (Compute Engine SKUs: cores, RAM and "
+    "GPUs, on demand and spot), composed into machine-type prices per region. GCP "
+    "publishes no interruption bands: spotadvisor writes a prior fitted from public "
+    "preemption traces, marked as a prior everywhere it shows. Billing comes from the "
+    "BigQuery billing export. Credentials: Application Default Credentials (gcloud auth "
+    "application-default login, a service account, or the metadata server).\n\n"
+    "Examples:\n\n"
+    "  spotadvisor collect gcp --regions us-central1,europe-west4\n\n"
+    "  spotadvisor collect gcp --sources billing --billing-table PROJ.billing.gcp_billing_export_v1_XXXX --billing-month 2026-10"
+)
+
+
+@app.command("gcp", epilog=GCP_EPILOG)
+@handle_errors
+def gcp(
+    ctx: typer.Context,
+    regions: list[str] | None = typer.Option(
+        None,
+        "--regions",
+        metavar="REGION",
+        help="Regions (default: the GCP regions in the offers data).",
+    ),
+    machine_types: list[str] | None = typer.Option(
+        None,
+        "--machine-types",
+        metavar="TYPE",
+        help="Machine types (default: every GPU machine type).",
+    ),
+    sources: list[str] | None = typer.Option(
+        None,
+        "--sources",
+        metavar="SOURCE",
+        help="prices, bands, billing (default: the first two; billing with --billing-table).",
+    ),
+    billing_table: str | None = typer.Option(
+        None,
+        "--billing-table",
+        metavar="TABLE",
+        help="BigQuery billing export table, project.dataset.table.",
+    ),
+    billing_month: str | None = typer.Option(
+        None,
+        "--billing-month",
+        metavar="YYYY-MM",
+        help="Billing month (default: the last whole month).",
+    ),
+    project: str | None = typer.Option(
+        None, "--project", metavar="ID", help="Project that runs the BigQuery query."
+    ),
+    catalog_endpoint: str | None = typer.Option(
+        None, "--catalog-endpoint", metavar="URL", help="Cloud Billing Catalog endpoint."
+    ),
+    bigquery_endpoint: str | None = typer.Option(
+        None, "--bigquery-endpoint", metavar="URL", help="BigQuery endpoint."
+    ),
+    anonymous: bool = typer.Option(
+        False, "--anonymous", help="Send no credentials (local test servers and emulators)."
+    ),
+    workers: int = typer.Option(
+        4, "--workers", metavar="N", min=1, max=64, help="Calls in parallel."
+    ),
+    timeout: float = typer.Option(
+        30.0, "--timeout", metavar="SECONDS", min=1, help="Timeout per call."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Say what would be called; call nothing."
+    ),
+    output_format: CollectFormat = typer.Option(
+        CollectFormat.table, "--format", "-f", help="table or json."
+    ),
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Collect GCP GPU prices (Cloud Billing Catalog), the interruption prior and BigQuery billing."""
+    from spotadvisor.collect.gcp import GcpOptions, collect_gcp, plan
+    from spotadvisor.store import Store, resolve_store_path
+
+    store = Store(resolve_store_path(cli_state(ctx).db))
+    chosen = set(split_values(sources)) or {"prices", "bands"}
+    if billing_table and not sources:
+        chosen.add("billing")
+    changes: dict[str, Any] = {
+        "regions": tuple(split_values(regions)) or _default_regions(store, "gcp"),
+        "sources": frozenset(chosen),
+        "billing_table": billing_table,
+        "billing_month": billing_month,
+        "project": project,
+        "catalog_endpoint": catalog_endpoint,
+        "bigquery_endpoint": bigquery_endpoint,
+        "workers": workers,
+        "timeout_s": timeout,
+    }
+    if machine_types:
+        changes["machine_types"] = tuple(split_values(machine_types))
+    if anonymous:
+        from google.auth.credentials import AnonymousCredentials
+
+        changes["credentials"] = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    _run_collection(
+        "GCP", store, GcpOptions(**changes), collect_gcp, plan, dry_run, output_format, output
+    )
+
+
+@app.command("all")
+@handle_errors
+def collect_all(
+    ctx: typer.Context,
+    workers: int = typer.Option(
+        8, "--workers", metavar="N", min=1, max=64, help="Calls in parallel per cloud."
+    ),
+    timeout: float = typer.Option(
+        30.0, "--timeout", metavar="SECONDS", min=1, help="Timeout per call."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Say what would be called; call nothing."
+    ),
+) -> None:
+    """Collect AWS, GCP and Azure prices and interruption data with their defaults, one cloud after another.
+
+    A cloud that fails (no credentials, no network) is reported and the others still run;
+    exit 3 only when no cloud brought anything back.
+    """
+    from spotadvisor.collect.aws import AwsOptions, collect_aws
+    from spotadvisor.collect.azure import AzureOptions, collect_azure
+    from spotadvisor.collect.gcp import GcpOptions, collect_gcp
+    from spotadvisor.errors import DataError
+    from spotadvisor.gpus import aws_gpu_instance_types
+    from spotadvisor.store import Store, resolve_store_path
+
+    store = Store(resolve_store_path(cli_state(ctx).db))
+    runs: list[tuple[str, Any, Callable[..., CollectionReport]]] = [
+        (
+            "AWS",
+            AwsOptions(
+                regions=_default_regions(store, "aws"),
+                instance_types=tuple(aws_gpu_instance_types()),
+                workers=workers,
+                read_timeout_s=timeout,
+            ),
+            collect_aws,
+        ),
+        (
+            "GCP",
+            GcpOptions(regions=_default_regions(store, "gcp"), workers=workers, timeout_s=timeout),
+            collect_gcp,
+        ),
+        (
+            "Azure",
+            AzureOptions(
+                regions=_default_regions(store, "azure"), workers=workers, timeout_s=timeout
+            ),
+            collect_azure,
+        ),
+    ]
+    usable = False
+    for cloud, options, collect in runs:
+        try:
+            report = collect(store, options, dry_run=dry_run)
+        except Exception as exc:  # one cloud's failure must not stop the others
+            note(f"warning: {cloud}: {exc}")
+            continue
+        if dry_run:
+            for line in report.planned:
+                note(f"would call ({cloud}): {line}")
+            continue
+        usable = usable or report.usable
+        ok = sum(r.ok for r in report.results)
+        note(
+            f"{cloud}: {ok} of {len(report.results)} tasks succeeded, {report.offers:,} offers built"
+        )
+        for failure in report.failed:
+            note(
+                f"warning: {cloud} {failure.source} {failure.region or ''}: {failure.error}".replace(
+                    "  ", " "
+                )
+            )
+    if not dry_run and not usable:
+        raise DataError(
+            "nothing usable came back from any cloud",
+            fix="check credentials and network; earlier data is unchanged",
+        )
+
+
 def _default_regions(store: Any, cloud: str) -> tuple[str, ...]:
     """Regions of ``cloud`` that have GPU offers in the store or the embedded snapshot."""
     from spotadvisor.schema import OFFERS
