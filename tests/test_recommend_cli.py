@@ -117,3 +117,11 @@ def test_throughput_adds_cost_per_million_tokens() -> None:
 def test_bad_input_exit_2(args: list[str], expected: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sla_and_risk_options_take_numbers() -> None:
+    """Options arrive as text; ``--sla 99.95 --risk 0.02`` must read as numbers."""
+    result = runner.invoke(app, [*BASE, "--sla", "99.95", "--risk", "2%", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    sla = json.loads(result.stdout)["inputs"]["sla"]
+    assert sla == {"availability": 0.9995, "max_breach_probability": 0.02}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import traceback
@@ -114,3 +115,17 @@ OUTPUT_OPTION: Any = typer.Option(
     help="Write the result to this file instead of stdout.",
     dir_okay=False,
 )
+
+
+def option_fraction(text: str, *, field: str, percent: bool) -> float:
+    """A fraction from an option: ``99.9`` / ``99.9%`` with ``percent``, else ``0.05`` / ``5%``.
+
+    Options arrive as text; numeric text is read as the number it spells, so the
+    checks (and messages) are those of fleet files.
+    """
+    from spotadvisor.config import parse_fraction
+
+    value: object = text
+    with contextlib.suppress(ValueError):
+        value = float(text)
+    return parse_fraction(value, origin="command line", field=field, percent=percent)

@@ -15,6 +15,7 @@ from spotadvisor.commands.common import (
     emit,
     handle_errors,
     note,
+    option_fraction,
     split_values,
     stderr,
 )
@@ -227,7 +228,7 @@ def _fleet(
     seed: int | None,
 ) -> FleetFile:
     """The workload file (or a bare one), with every flag applied and validated."""
-    from spotadvisor.config import load_fleet, parse_duration, parse_fleet, parse_fraction
+    from spotadvisor.config import load_fleet, parse_duration, parse_fleet
     from spotadvisor.errors import UsageError
 
     if workload is not None:
@@ -255,10 +256,10 @@ def _fleet(
     )
     agreement = dataclasses.replace(
         fleet.sla,
-        availability=parse_fraction(sla, origin=CLI, field="--sla", percent=True)
+        availability=option_fraction(sla, field="--sla", percent=True)
         if sla
         else fleet.sla.availability,
-        max_breach_probability=parse_fraction(risk, origin=CLI, field="--risk", percent=False)
+        max_breach_probability=option_fraction(risk, field="--risk", percent=False)
         if risk
         else fleet.sla.max_breach_probability,
     )
