@@ -54,12 +54,20 @@ BigQuery (``POST /bigquery/v2/projects/{p}/queries``, ``GET .../jobs/{id}``,
 ``GET .../queries/{id}?pageToken``)
     The fake RUNS the query on an in-memory DuckDB holding two billing export tables
     (``STANDARD_TABLE`` and ``DETAILED_TABLE``, the real export schema with STRUCT and
-    ARRAY columns), after rewriting ``@name`` parameters to DuckDB's ``$name``, and
+    ARRAY columns), after transpiling the GoogleSQL to DuckDB with sqlglot
+    (``read="bigquery", write="duckdb"``: ``REGEXP_CONTAINS``, ``SAFE_DIVIDE``,
+    ``UNNEST(...) AS x``, ``@name`` parameters -> ``$name``...; a ``project.dataset.table``
+    name of a table the fake holds becomes that one quoted DuckDB table name), and
     answers in the jobs.query wire format (``schema.fields``, ``rows[{f:[{v}]}]``,
-    ``totalRows``, ``jobReference``; TIMESTAMPs as int64 microseconds when the client
-    asks ``formatOptions.useInt64Timestamp``). An unknown table is 404 ``notFound``; SQL
-    DuckDB rejects is 400 ``invalidQuery``. ``bq_page_size`` (default None: one page)
-    makes results page through ``pageToken`` as BigQuery does for large results.
+    ``totalRows``, ``jobReference``, ``totalBytesProcessed``; TIMESTAMPs as int64
+    microseconds when the client asks ``formatOptions.useInt64Timestamp``).
+    ``totalBytesProcessed`` is a deterministic estimate: rows x columns x 8 bytes of
+    every table the query names; a ``maximumBytesBilled`` below the bytes billed (at
+    least 10 MiB, as BigQuery bills) fails the query with 400
+    ``bytesBilledLimitExceeded``. An unknown table is 404 ``notFound``; SQL sqlglot
+    cannot parse or DuckDB rejects is 400 ``invalidQuery``. ``bq_page_size`` (default
+    None: one page) makes results page through ``pageToken`` as BigQuery does for large
+    results.
 
 No public sample of a GCP billing export exists (see ../shared/data/README.md), so the
 billing rows are SYNTHETIC but realistic: one row per day and SKU (real exports write
@@ -123,6 +131,8 @@ VM_FILES = ("gcp_v8_vms_a2_a3_a4_gpu_subset.csv", "gcp_v8_vms_g2_L4_subset.csv")
 ACCELERATOR_FILE = "gcp_v8_vms_gpu_accelerator_rows.csv"
 COMPOSE_TOLERANCE = 1.5e-5  # [USD/h] catalog prices are rounded to 5 decimals
 SKU_PAGE_MAX = 40
+BYTES_PER_VALUE = 8  # totalBytesProcessed estimate: every value of a named table, 8 bytes
+MIN_BYTES_BILLED = 10 * 1024 * 1024  # BigQuery bills at least 10 MiB per query
 EFFECTIVE_TIME = "2025-06-01T00:00:00Z"
 
 FAMILY_NAMES = {"a2": "A2", "a3": "A3", "a3-ultra": "A3 Ultra", "g2": "G2", "n1": "N1 Predefined"}
@@ -1202,6 +1212,48 @@ class FakeGcp:
             return self._results_page(results.group(2), params)
         raise _ApiError(404, "NOT_FOUND", f"Not found: {method} {path}", "notFound")
 
+    def _to_duckdb(self, sql: str) -> tuple[str, int]:
+        """GoogleSQL -> DuckDB SQL, and the bytes the query would scan (see the docstring).
+
+        sqlglot transpiles the collector's ``billing_query`` to DuckDB SQL that returns the
+        same rows as running it verbatim did before (checked on both export tables), so
+        there is no fallback to the verbatim SQL. Table names need one fix sqlglot cannot
+        know: BigQuery's `project.dataset.table` becomes a three-part DuckDB name, while
+        the fake holds each export table under its full dotted name.
+        """
+        import sqlglot
+        from sqlglot import exp
+
+        try:
+            statements = [s for s in sqlglot.parse(sql, read="bigquery") if s]
+        except sqlglot.errors.ParseError as exc:
+            first = str(exc).splitlines()[0]
+            raise _ApiError(
+                400, "INVALID_ARGUMENT", f"Syntax error: {first}", "invalidQuery"
+            ) from exc
+        if len(statements) != 1:
+            raise _ApiError(
+                400, "INVALID_ARGUMENT", "the fake runs one statement per query", "invalidQuery"
+            )
+        tree = statements[0]
+        held = {
+            name: (rows, columns)
+            for name, rows, columns in self._db.execute(
+                "SELECT table_name, estimated_size, column_count FROM duckdb_tables()"
+            ).fetchall()
+        }
+        scanned = 0
+        for table in tree.find_all(exp.Table):
+            name = ".".join(part.name for part in table.parts)
+            if name in held and len(table.parts) > 1:
+                table.set("catalog", None)
+                table.set("db", None)
+                table.set("this", exp.to_identifier(name, quoted=True))
+            if name in held:
+                rows, columns = held[name]
+                scanned += int(rows) * int(columns) * BYTES_PER_VALUE
+        return tree.sql(dialect="duckdb"), scanned
+
     def _stored(self, job_id: str) -> _Result:
         with self._lock:
             result = self._results.get(job_id)
@@ -1224,8 +1276,17 @@ class FakeGcp:
             if kind == "TIMESTAMP" and value is not None:
                 value = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace(" ", "T"))
             values[parameter["name"]] = value
-        translated = re.sub(r"@(\w+)", r"$\1", sql)
         with self._db_lock:
+            translated, scanned = self._to_duckdb(sql)
+            billed = max(scanned, MIN_BYTES_BILLED) if scanned else 0
+            limit = _bytes_limit(body.get("maximumBytesBilled"))
+            if limit is not None and billed > limit:
+                raise _ApiError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"Query exceeded limit for bytes billed: {limit}. {billed} or higher required.",
+                    "bytesBilledLimitExceeded",
+                )
             try:
                 cursor = self._db.cursor()
                 relation = cursor.sql(translated, params=values or None)
@@ -1274,7 +1335,8 @@ class FakeGcp:
             "schema": schema,
             "rows": rows[:size],
             "totalRows": str(len(rows)),
-            "totalBytesProcessed": str(1024 * len(rows)),
+            "totalBytesProcessed": str(scanned),
+            "totalBytesBilled": str(billed),
             "cacheHit": False,
         }
         if size < len(rows):
@@ -1322,7 +1384,10 @@ def _field(name: str, kind: Any) -> dict[str, Any]:
         "double": "FLOAT",
         "float": "FLOAT",
         "bigint": "INTEGER",
+        "hugeint": "INTEGER",  # DuckDB's SUM(BIGINT); BigQuery's is INT64
         "integer": "INTEGER",
+        "smallint": "INTEGER",
+        "decimal": "NUMERIC",
         "boolean": "BOOLEAN",
         "timestamp with time zone": "TIMESTAMP",
         "timestamp": "DATETIME",
@@ -1333,8 +1398,8 @@ def _field(name: str, kind: Any) -> dict[str, Any]:
 
 def _cell(value: Any, spec: Mapping[str, Any], int64: bool) -> dict[str, Any]:
     """One value in the ``{"v": ...}`` wire encoding of ``spec``."""
-    if value is None:
-        return {"v": None}
+    if value is None:  # BigQuery returns a NULL ARRAY as an empty one
+        return {"v": [] if spec.get("mode") == "REPEATED" else None}
     if spec.get("mode") == "REPEATED":
         single = {**spec, "mode": "NULLABLE"}
         return {"v": [_cell(v, single, int64) for v in value]}
@@ -1344,11 +1409,28 @@ def _cell(value: Any, spec: Mapping[str, Any], int64: bool) -> dict[str, Any]:
     if kind == "TIMESTAMP":
         micros = round(value.timestamp() * 1_000_000)
         return {"v": str(micros) if int64 else f"{micros / 1e6:.6E}"}
+    if kind == "DATETIME":  # ISO 8601 with a "T", as BigQuery writes it
+        return {"v": value.isoformat()}
     if kind == "FLOAT":
         return {"v": repr(float(value))}
     if kind == "BOOLEAN":
         return {"v": "true" if value else "false"}
     return {"v": str(value)}
+
+
+def _bytes_limit(value: Any) -> int | None:
+    """``maximumBytesBilled`` (an int64 as a string), or None when not set."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _ApiError(
+            400,
+            "INVALID_ARGUMENT",
+            f"Invalid value for maximumBytesBilled: {value!r}",
+            "invalid",
+        ) from None
 
 
 def _make_token(offset: int, page: int, fingerprint: str) -> str:
