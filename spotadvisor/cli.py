@@ -22,6 +22,8 @@ from spotadvisor.commands.offers import EPILOG as OFFERS_EPILOG
 from spotadvisor.commands.offers import offers
 from spotadvisor.commands.recommend import EPILOG as RECOMMEND_EPILOG
 from spotadvisor.commands.recommend import recommend
+from spotadvisor.commands.report import EPILOG as REPORT_EPILOG
+from spotadvisor.commands.report import report
 from spotadvisor.commands.simulate import EPILOG as SIMULATE_EPILOG
 from spotadvisor.commands.simulate import simulate
 
@@ -78,6 +80,7 @@ app.command(epilog=RECOMMEND_EPILOG)(recommend)
 app.command(epilog=OFFERS_EPILOG)(offers)
 app.command(epilog=SIMULATE_EPILOG)(simulate)
 app.command(epilog=GATE_EPILOG)(gate)
+app.command(epilog=REPORT_EPILOG)(report)
 app.add_typer(collect_commands.app, name="collect")
 app.add_typer(data_commands.app, name="data")
 
