@@ -72,17 +72,19 @@ must match ``spotadvisor.priors.GCP_SPOT_PRIOR`` (tests/test_priors.py checks it
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from spotadvisor.priors import Prior
 from spotadvisor.sim.model import HOURS_PER_MONTH
+
+# The trace parsers live in the package (spotadvisor.traces); re-exported here for the tests.
+from spotadvisor.traces import parse_tick_trace, tick_counts, zone_and_machine
+from spotadvisor.traces.probes import Lifetime, parse_probe_log
+
+__all__ = ["Lifetime", "parse_probe_log", "parse_tick_trace", "tick_counts", "zone_and_machine"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,26 +144,6 @@ class Count:
     series: int = 1
 
 
-def tick_counts(values: Sequence[int], gap_seconds: float) -> tuple[int, float]:
-    """Events and exposure of a tick series of instances alive.
-
-    Parameters
-    ----------
-    values
-        Instances alive at each tick [-].
-    gap_seconds
-        Time between ticks [s].
-
-    Returns
-    -------
-    tuple[int, float]
-        Preemptions (the sum of all drops between consecutive ticks) [-] and exposure,
-        ``gap × Σ values`` [instance-hours].
-    """
-    events = sum(max(0, before - after) for before, after in itertools.pairwise(values))
-    return events, gap_seconds * sum(values) / 3600.0
-
-
 def synchronous_drops(series: Mapping[str, Sequence[int]], min_zones: int = 3) -> int:
     """Drops at ticks where at least ``min_zones`` series drop at once [-].
 
@@ -177,112 +159,8 @@ def synchronous_drops(series: Mapping[str, Sequence[int]], min_zones: int = 3) -
     return total
 
 
-def parse_tick_trace(text: str) -> tuple[list[int], float]:
-    """Values and gap [s] of a ``{"metadata": {"gap_seconds": G}, "data": [...]}`` trace."""
-    doc = json.loads(text)
-    gap = float(doc["metadata"]["gap_seconds"])
-    values = [int(v) for v in doc["data"]]
-    if gap <= 0 or any(v < 0 for v in values):
-        raise ValueError("a tick trace needs a positive gap and non-negative counts")
-    return values, gap
-
-
-def zone_and_machine(stem: str) -> tuple[str, str]:
-    """Zone and machine from a trace file stem: ``us-east1-b_c3-88`` -> both parts."""
-    zone, _, machine = stem.partition("_")
-    return zone, machine
-
-
 # --- probe logs (training on a dime, 2020) -------------------------------------------------
-
-_STAMP = r"^\[(?P<ts>[^\]]+)\] "
-_CREATED = re.compile(
-    _STAMP + r"Created instance (?P<name>\S+) with (?P<gpus>\d+) GPU\(s\) of type "
-    r"(?P<gpu>\S+) in zone (?P<zone>\S+)$"
-)
-_RUNNING = re.compile(_STAMP + r"Instance (?P<name>\S+) running in zone (?P<zone>\S+)$")
-_NOT_RUNNING = re.compile(_STAMP + r"Instance (?P<name>\S+) not running in zone (?P<zone>\S+)$")
-_IGNORED = re.compile(
-    _STAMP + r"(?:Instance \S+ creation failed|Successfully deleted instance \S+)$"
-)
-
-
-@dataclass(frozen=True)
-class Lifetime:
-    """One preemptible VM from its creation to its first "not running" probe.
-
-    Attributes
-    ----------
-    name, zone, machine
-        Instance name (names are reused by later VMs), zone, accelerator (``v100x8``).
-    created, last_running
-        Time of creation and of the last "running" probe [UTC].
-    ended
-        First "not running" probe after creation [UTC]; None when the log ends first.
-    """
-
-    name: str
-    zone: str
-    machine: str
-    created: datetime
-    last_running: datetime
-    ended: datetime | None
-
-
-def _accelerator(gpu: str, count: str) -> str:
-    """``nvidia-tesla-v100``, ``8`` -> ``v100x8``."""
-    return f"{gpu.removeprefix('nvidia-tesla-')}x{int(count)}"
-
-
-def parse_probe_log(lines: Iterable[str]) -> list[Lifetime]:
-    """Lifetimes of the VMs in a training-on-a-dime probe log, in order of creation.
-
-    Probes of a name with no open lifetime ("running" before any "Created", "not
-    running" after "creation failed") carry no exposure and are skipped.
-
-    Raises
-    ------
-    ValueError
-        On a line of no known form.
-    """
-    open_: dict[str, Lifetime] = {}
-    done: list[Lifetime] = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or _IGNORED.match(line):
-            continue
-        if match := _CREATED.match(line):
-            ts = datetime.fromisoformat(match["ts"])
-            name = match["name"]
-            if name in open_:  # re-created without a "not running" probe: censor it
-                done.append(open_.pop(name))
-            open_[name] = Lifetime(
-                name, match["zone"], _accelerator(match["gpu"], match["gpus"]), ts, ts, None
-            )
-        elif match := _RUNNING.match(line):
-            life = open_.get(match["name"])
-            if life is not None:
-                open_[life.name] = Lifetime(
-                    life.name,
-                    life.zone,
-                    life.machine,
-                    life.created,
-                    datetime.fromisoformat(match["ts"]),
-                    None,
-                )
-        elif match := _NOT_RUNNING.match(line):
-            life = open_.pop(match["name"], None)
-            if life is not None:
-                ended = datetime.fromisoformat(match["ts"])
-                done.append(
-                    Lifetime(
-                        life.name, life.zone, life.machine, life.created, life.last_running, ended
-                    )
-                )
-        else:
-            raise ValueError(f"line {number}: not a probe-log line: {line!r}")
-    done.extend(open_.values())
-    return sorted(done, key=lambda life: life.created)
+# Parsed by spotadvisor.traces.probes (parse_probe_log, Lifetime).
 
 
 def lifetime_outcome(life: Lifetime) -> tuple[bool, float, bool]:

@@ -199,8 +199,9 @@ def backtest(
                 pools.append(pool)
                 continue
             per_replica = found.at_start * pool.instances_per_replica
-            # a path as long as the horizon: the engine's window mean is the path mean
-            path = tuple(p / found.at_start for p in found.hourly) if realised else None
+            # a path as long as the horizon: the engine's window mean is the path mean.
+            # The forecast gets a flat path so both runs draw the same random numbers.
+            path = tuple(p / found.at_start if realised else 1.0 for p in found.hourly)
             pools.append(dataclasses.replace(pool, price_per_hour=per_replica, price_path=path))
         return pools
 

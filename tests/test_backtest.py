@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from spotadvisor.backtest import backtest, backtest_fleet, pool_prices
 from spotadvisor.catalog import offers_view
+from spotadvisor.cli import app
 from spotadvisor.config import load_fleet
 from spotadvisor.errors import DataError, UsageError
 from spotadvisor.fleet import resolve_fleet
@@ -20,6 +23,7 @@ from spotadvisor.sources import load_table
 from spotadvisor.store import Store
 
 START = datetime(2020, 2, 1, tzinfo=UTC)
+runner = CliRunner()
 
 # No preemptions and no bulk reclaims: every slot runs all the time, so the cost is
 # count x price x hours exactly, and the backtest's difference is the price alone.
@@ -122,3 +126,46 @@ def test_pool_prices_prefers_the_zone_with_most_records(tmp_path: Path) -> None:
     anywhere = dataclasses.replace(pool, zone=None)
     got = pool_prices(prices, anywhere, "p3.2xlarge", START, START + timedelta(hours=6))
     assert got.zone == "us-east-1b" and got.at_start == 1.0
+
+
+def test_both_runs_share_their_random_numbers(tmp_path: Path) -> None:
+    """Preemptions are drawn alike in both runs: only the price differs."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        CALM.replace("zone: use1-az2, ", "").replace("monthly_rate: 0", "band: '>20%'"),
+        encoding="utf-8",
+    )
+    end = datetime(2020, 2, 15, tzinfo=UTC)
+    _, result = backtest_fleet(tmp_path / "none.duckdb", fleet, START, end, trials=200, seed=5)
+    assert result.outcome.interruptions_mean.value > 0
+    assert result.forecast.interruptions_mean == result.outcome.interruptions_mean
+    assert result.forecast.availability_mean == result.outcome.availability_mean
+
+
+def test_cli_price_backtest(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(CALM.replace("zone: use1-az2, ", ""), encoding="utf-8")
+    base = ["--db", str(tmp_path / "none.duckdb"), "replay", "--prices", str(fleet)]
+    window = ["--from", "2020-02-01", "--to", "2020-03-01"]
+    table = runner.invoke(app, [*base, *window, "--trials", "20"])
+    assert table.exit_code == 0, table.stderr
+    assert "forecast at start" in table.stdout and "prices as they were" in table.stdout
+    doc = runner.invoke(app, [*base, *window, "--trials", "20", "--format", "json"])
+    assert doc.exit_code == 0, doc.stderr
+    got = json.loads(doc.stdout)
+    assert got["hours"] == 29 * 24 and got["pools"][0]["price_changes"] > 10
+    assert got["cost_error"] == pytest.approx(
+        got["forecast"]["cost_mean"] / got["outcome"]["cost_mean"] - 1
+    )
+    for args, field in (
+        ([*base, "--from", "2020-02-01"], "--to"),
+        ([*base, "--from", "Feb 1", "--to", "2020-03-01"], "--from"),
+        ([*base, "--from", "2010-01-01", "--to", "2010-02-01"], "--from"),
+        (
+            ["--db", str(tmp_path / "n.duckdb"), "replay", str(fleet), "--from", "2020-02-01"],
+            "--from",
+        ),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code in (2, 3), result.stderr
+        assert field in result.stderr and "Traceback" not in result.stderr
