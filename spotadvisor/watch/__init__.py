@@ -1,0 +1,1 @@
+"""Termination notices: the watch agent and the metadata mock."""
