@@ -19,7 +19,9 @@ from spotadvisor.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from spotadvisor.report import Report
+    from collections.abc import Sequence
+
+    from spotadvisor.report import InterruptionEvent, Report
     from spotadvisor.report.engine import QueryEngine
     from spotadvisor.report.sql import ReportQuery
     from spotadvisor.store import Store
@@ -178,10 +180,20 @@ def report(
         metavar="URL",
         help="Send Athena or BigQuery calls to this endpoint (e.g. a local emulator).",
     ),
+    watch_logs: list[Path] | None = typer.Option(
+        None,
+        "--watch-log",
+        metavar="FILE",
+        help="A notice log written by 'spotadvisor watch --log' (repeatable): the "
+        "Interruptions section counts its termination notices per pool, against the spot "
+        "hours in the billing data.",
+        dir_okay=False,
+    ),
 ) -> None:
     """Monthly FinOps report: GPU spend, spot share, realised savings, savings left on the table and tag hygiene."""
     from spotadvisor.report import Month, OpportunitySettings, ReportQuery, SpotTag
     from spotadvisor.report.engine import DuckDBEngine
+    from spotadvisor.report.interruptions import events_from_watch_logs
     from spotadvisor.report.sql import check_tag_key
     from spotadvisor.store import Store, resolve_store_path
 
@@ -213,6 +225,7 @@ def report(
             emit(f"-- {label}\n{sql};\n\n", None)
         return
     _check_output(output_format, output, table)
+    events = events_from_watch_logs(watch_logs) if watch_logs else None
     if isinstance(engine, DuckDBEngine):
         engine.require_billing()
     availability = option_fraction(sla, field="--sla", percent=True)
@@ -227,7 +240,7 @@ def report(
         if max_recommendations
         else None
     )
-    result = _build(engine, source, query, store, settings, currency)
+    result = _build(engine, source, query, store, settings, currency, events)
     for line in result.notes:
         note(f"note: {line}")
     _write(result, output_format, output, table)
@@ -300,6 +313,7 @@ def _build(
     store: Store,
     settings: object,
     currency: str | None,
+    events: Sequence[InterruptionEvent] | None,
 ) -> Report:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -326,6 +340,7 @@ def _build(
             store,
             opportunities=settings,
             currency=currency.upper() if currency else None,
+            interruption_events=events,
             on_progress=update,
         )
 

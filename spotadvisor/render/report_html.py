@@ -13,6 +13,7 @@ from spotadvisor.render.charts import MARKET_COLORS, horizontal_bars, stacked_ba
 from spotadvisor.render.report_tables import (
     breakdowns,
     coverage_frame,
+    interruption_section,
     market_title,
     money,
     share,
@@ -21,7 +22,6 @@ from spotadvisor.render.report_tables import (
 from spotadvisor.render.report_text import (
     BREAKDOWN_HEADERS,
     BREAKDOWN_RIGHT,
-    INTERRUPTIONS_MISSING,
     breakdown_rows,
     no_opportunities,
     offender_rows,
@@ -237,7 +237,10 @@ def render_report_html(report: Report) -> str:
             )
         )
     parts.append("<h2>Interruptions</h2>")
-    parts.append(f"<p>{escape(INTERRUPTIONS_MISSING)}</p>")
+    sentence, headers, rows = interruption_section(report)
+    parts.append(f"<p>{escape(sentence)}</p>")
+    if rows:
+        parts.append(_table(headers, rows, [False] * 3 + [True] * 4))
     if report.notes:
         parts.append('<h2>Notes</h2><ul class="notes">')
         parts += [f"<li>{escape(n)}</li>" for n in report.notes]

@@ -91,6 +91,8 @@ def tables(report: Report) -> dict[str, pd.DataFrame]:
     out["tag_coverage"] = coverage_frame(report)
     out["untagged_resources"] = report.hygiene.offenders
     out["spot_untagged_resources"] = report.hygiene.spot_offenders
+    if report.interruptions is not None:
+        out["interruptions"] = report.interruptions.by_pool
     return out
 
 
@@ -134,6 +136,47 @@ def summary_lines(report: Report) -> list[str]:
             f"spend tagged {hy.spot_tag} but not on spot: {money(hy.tagged_not_spot, cur)}"
         )
     return lines
+
+
+def interruption_section(report: Report) -> tuple[str, list[str], list[list[str]]]:
+    """The interruptions section as (sentence, table headers, table rows).
+
+    The rate is termination notices per spot instance-month (730 h of spot usage in the
+    billing data for the same pool), with its exact 95 % interval.
+    """
+    found = report.interruptions
+    if found is None:
+        return INTERRUPTIONS_MISSING, [], []
+    where = ", ".join(found.sources) if found.sources else "the events given"
+    if not found.events:
+        return f"No termination notices in {report.month.title} ({where}).", [], []
+    sentence = (
+        f"{found.events} termination notice(s) on {found.instances} instance(s) in "
+        f"{report.month.title} (from {where})."
+    )
+    headers = ["Cloud", "Region", "Type", "Notices", "Instances", "Spot hours", "Per month"]
+    rows = [
+        [
+            str(r.cloud),
+            str(r.region),
+            str(r.instance_type),
+            str(r.interruptions),
+            str(r.instances),
+            "–" if is_missing(r.spot_instance_hours) else hours(r.spot_instance_hours),
+            "no spot hours billed"
+            if is_missing(r.per_instance_month)
+            else f"{r.per_instance_month:.2f} ({r.per_instance_month_low:.2f}–"
+            f"{r.per_instance_month_high:.2f})",
+        ]
+        for r in found.by_pool.itertuples()
+    ]
+    return sentence, headers, rows
+
+
+INTERRUPTIONS_MISSING = (
+    "No interruption data given. Pass the notice logs of `spotadvisor watch --log` with "
+    "--watch-log FILE to count this month's interruptions per pool."
+)
 
 
 def market_title(market: str) -> str:

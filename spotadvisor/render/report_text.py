@@ -16,6 +16,7 @@ from spotadvisor.render.report_tables import (
     change,
     coverage_frame,
     hours,
+    interruption_section,
     market_title,
     money,
     records,
@@ -25,11 +26,6 @@ from spotadvisor.render.report_tables import (
 )
 from spotadvisor.render.values import is_missing, plain
 from spotadvisor.report.model import MARKETS, Report
-
-INTERRUPTIONS_MISSING = (
-    "No interruption events in the data for this month. Import the fleet's interruption "
-    "notices to see interruptions per instance type here."
-)
 
 
 def title(report: Report) -> str:
@@ -216,7 +212,10 @@ def render_report_markdown(report: Report) -> str:
             )
         )
     parts.append("## Interruptions\n")
-    parts.append(INTERRUPTIONS_MISSING + "\n")
+    sentence, headers, rows = interruption_section(report)
+    parts.append(sentence + "\n")
+    if rows:
+        parts.append(render_markdown(headers, rows, right=[False] * 3 + [True] * 4))
     if report.notes:
         parts.append("## Notes\n")
         parts.append("".join(f"- {n}\n" for n in report.notes))
@@ -267,7 +266,14 @@ def report_document(report: Report) -> dict[str, Any]:
             "bytes_scanned": report.stats.bytes_scanned,
             "seconds": round(report.stats.seconds, 3),
         },
-        "interruptions": None,
+        "interruptions": None
+        if report.interruptions is None
+        else {
+            "events": report.interruptions.events,
+            "instances": report.interruptions.instances,
+            "sources": list(report.interruptions.sources),
+            "by_pool": records(report.interruptions.by_pool),
+        },
         "tables": {name: records(frame) for name, frame in tables(report).items()},
     }
 

@@ -6,9 +6,19 @@ BigQuery), ``rollup`` and ``opportunities`` turn results into the ``model``, and
 """
 
 from spotadvisor.report.build import build_report
+from spotadvisor.report.interruptions import InterruptionEvent, Interruptions
 from spotadvisor.report.model import Report
 from spotadvisor.report.opportunities import OpportunitySettings
 from spotadvisor.report.period import Month
 from spotadvisor.report.sql import ReportQuery, SpotTag
 
-__all__ = ["Month", "OpportunitySettings", "Report", "ReportQuery", "SpotTag", "build_report"]
+__all__ = [
+    "InterruptionEvent",
+    "Interruptions",
+    "Month",
+    "OpportunitySettings",
+    "Report",
+    "ReportQuery",
+    "SpotTag",
+    "build_report",
+]

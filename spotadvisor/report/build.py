@@ -7,7 +7,7 @@ Data flows one way: the engine runs the statements of :mod:`spotadvisor.report.s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -16,6 +16,8 @@ from spotadvisor.errors import DataError
 from spotadvisor.gpus import instance_gpus
 from spotadvisor.report import rollup
 from spotadvisor.report.engine import QueryEngine
+from spotadvisor.report.interruptions import InterruptionEvent
+from spotadvisor.report.interruptions import summarise as summarise_interruptions
 from spotadvisor.report.model import Hygiene, Opportunity, Report
 from spotadvisor.report.opportunities import OpportunitySettings, find_opportunities
 from spotadvisor.report.sql import ReportQuery, statements
@@ -32,6 +34,7 @@ def build_report(
     *,
     opportunities: OpportunitySettings | None = OpportunitySettings(),
     currency: str | None = None,
+    interruption_events: Sequence[InterruptionEvent] | None = None,
     on_progress: Progress | None = None,
 ) -> Report:
     """Run the report's queries on ``engine`` and assemble the report.
@@ -50,6 +53,9 @@ def build_report(
         Settings of the savings-left-on-the-table section; None skips it.
     currency
         Report currency; default the one with the most spend.
+    interruption_events
+        Termination notices (``watch --log`` files...); None: the report says it has
+        no interruption data.
     on_progress
         Called with (step, done, total) while queries and simulations run.
     """
@@ -146,6 +152,9 @@ def build_report(
         notes=tuple(notes),
         stats=engine.stats,
         statements=sql,
+        interruptions=None
+        if interruption_events is None
+        else summarise_interruptions(interruption_events, query.month, rollup.spot_hours(cube)),
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import pandas as pd
 
 from spotadvisor.report.engine import QueryStats
+from spotadvisor.report.interruptions import Interruptions
 from spotadvisor.report.period import Month
 from spotadvisor.report.sql import Scope, SpotTag, Statements
 
@@ -265,6 +266,9 @@ class Report:
         What the queries cost.
     statements
         The SQL that was run.
+    interruptions
+        Termination notices of the month against spot exposure; None when no event
+        data was given.
     """
 
     month: Month
@@ -287,6 +291,7 @@ class Report:
     notes: tuple[str, ...] = ()
     stats: QueryStats = field(default_factory=QueryStats)
     statements: Statements | None = None
+    interruptions: Interruptions | None = None
 
     @property
     def team_tag(self) -> str | None:

@@ -250,3 +250,13 @@ def on_demand_gpu_groups(cube: pd.DataFrame) -> pd.DataFrame:
         ascending=[False, True, True, True],
         kind="stable",
     ).reset_index(drop=True)
+
+
+def spot_hours(cube: pd.DataFrame) -> pd.DataFrame:
+    """Spot instance hours of the month by (provider, region, instance type) [h]."""
+    current = cube[(cube["period"] == "current") & (cube["market"] == "spot")]
+    return (
+        current.dropna(subset=["provider", "region_id", "instance_type"])
+        .groupby(["provider", "region_id", "instance_type"], as_index=False)[["instance_hours"]]
+        .sum()
+    )

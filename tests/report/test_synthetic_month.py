@@ -27,17 +27,6 @@ runner = CliRunner()
 REL = 1e-9
 
 
-@pytest.fixture(scope="module")
-def synthetic_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding the synthetic month, imported with the real FOCUS importer."""
-    folder = tmp_path_factory.mktemp("synthetic")
-    db = folder / "store.duckdb"
-    csv = s.write_month(folder / "focus-2026-10.csv")
-    result = runner.invoke(app, ["--db", str(db), "data", "import", str(csv)])
-    assert result.exit_code == 0, result.stderr
-    return db
-
-
 def build(db: Path, **changes: object) -> Report:
     query = ReportQuery(
         month=Month(2026, 10),
