@@ -18,14 +18,20 @@ from spotadvisor.commands import data as data_commands
 from spotadvisor.commands.common import CliState
 from spotadvisor.commands.gate import EPILOG as GATE_EPILOG
 from spotadvisor.commands.gate import gate
+from spotadvisor.commands.mock_metadata import EPILOG as MOCK_EPILOG
+from spotadvisor.commands.mock_metadata import mock_metadata
 from spotadvisor.commands.offers import EPILOG as OFFERS_EPILOG
 from spotadvisor.commands.offers import offers
 from spotadvisor.commands.recommend import EPILOG as RECOMMEND_EPILOG
 from spotadvisor.commands.recommend import recommend
+from spotadvisor.commands.replay import EPILOG as REPLAY_EPILOG
+from spotadvisor.commands.replay import replay
 from spotadvisor.commands.report import EPILOG as REPORT_EPILOG
 from spotadvisor.commands.report import report
 from spotadvisor.commands.simulate import EPILOG as SIMULATE_EPILOG
 from spotadvisor.commands.simulate import simulate
+from spotadvisor.commands.watch import EPILOG as WATCH_EPILOG
+from spotadvisor.commands.watch import watch
 
 app = typer.Typer(
     name="spotadvisor",
@@ -81,6 +87,9 @@ app.command(epilog=OFFERS_EPILOG)(offers)
 app.command(epilog=SIMULATE_EPILOG)(simulate)
 app.command(epilog=GATE_EPILOG)(gate)
 app.command(epilog=REPORT_EPILOG)(report)
+app.command(epilog=REPLAY_EPILOG)(replay)
+app.command(name="mock-metadata", epilog=MOCK_EPILOG)(mock_metadata)
+app.command(epilog=WATCH_EPILOG)(watch)
 app.add_typer(collect_commands.app, name="collect")
 app.add_typer(data_commands.app, name="data")
 
