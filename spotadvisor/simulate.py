@@ -77,9 +77,15 @@ def simulate_fleet(
     horizon_hours: float | None = None,
     seed: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    adjust: Callable[[FleetFile], FleetFile] | None = None,
 ) -> SimulationReport:
-    """Load a fleet file, fill its gaps from the store or snapshot, simulate, summarise."""
+    """Load a fleet file, fill its gaps from the store or snapshot, simulate, summarise.
+
+    ``adjust`` rewrites the parsed fleet first (``--params``: fitted risk and hazards).
+    """
     fleet = with_overrides(load_fleet(path), trials=trials, horizon_hours=horizon_hours, seed=seed)
+    if adjust is not None:
+        fleet = adjust(fleet)
     offers = load_table(store, OFFERS)
     bands = load_table(store, INTERRUPTION_HISTORY)
     data = [offers, bands]

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from spotadvisor.commands.common import OUTPUT_OPTION, cli_state, emit, handle_errors, note, stderr
+from spotadvisor.commands.calibrate import PARAMS_OPTION
+from spotadvisor.commands.common import (
+    OUTPUT_OPTION,
+    cli_state,
+    emit,
+    handle_errors,
+    note,
+    stderr,
+)
 
 if TYPE_CHECKING:
     from spotadvisor.simulate import SimulationReport
@@ -58,6 +66,7 @@ def simulate(
         SimulateFormat.table, "--format", "-f", help="table or json."
     ),
     output: Path | None = OUTPUT_OPTION,
+    params: Path | None = PARAMS_OPTION,
 ) -> None:
     """Simulate one fleet month after month: cost, availability and SLA risk, with their Monte Carlo error."""
     from rich.progress import (
@@ -68,6 +77,7 @@ def simulate(
         TimeRemainingColumn,
     )
 
+    from spotadvisor.calibrate.apply import params_applier
     from spotadvisor.config import parse_duration
     from spotadvisor.simulate import simulate_fleet
     from spotadvisor.store import Store, resolve_store_path
@@ -75,6 +85,7 @@ def simulate(
     horizon_hours = (
         parse_duration(horizon, origin="--horizon", field="--horizon") if horizon else None
     )
+    applier = params_applier(params) if params is not None else None
     store = Store(resolve_store_path(cli_state(ctx).db))
     progress = Progress(
         TextColumn("simulating"),
@@ -94,7 +105,10 @@ def simulate(
             horizon_hours=horizon_hours,
             seed=seed,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            adjust=applier,
         )
+    for line in applier.notes if applier else []:
+        note(f"note: {line}")
     for table in report.data:
         if not table.frame.empty:
             note(table.age_note(report.generated_at))

@@ -78,8 +78,12 @@ def recommend(
     seed: int,
     budget_usd_per_month: float | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    adjust: Callable[[FleetFile], FleetFile] | None = None,
 ) -> Recommendation:
-    """Search, evaluate and rank mixes for the workload of ``fleet``."""
+    """Search, evaluate and rank mixes for the workload of ``fleet``.
+
+    ``adjust`` rewrites the candidate pools before they are resolved (``--params``).
+    """
     offers = load_table(store, OFFERS)
     bands = load_table(store, INTERRUPTION_HISTORY)
     snapshot_sources = offers.snapshot_sources | bands.snapshot_sources
@@ -100,6 +104,7 @@ def recommend(
         seed=seed,
         data_label=label,
         on_progress=on_progress,
+        adjust=adjust,
     )
     metrics = [e.metrics for e in result.evaluated]
     order = ranking(metrics, fleet.sla.max_breach_probability)

@@ -254,6 +254,7 @@ def search(
     seed: int,
     data_label: str | Callable[[str], str],
     on_progress: Callable[[str, int, int], None] | None = None,
+    adjust: Callable[[FleetFile], FleetFile] | None = None,
 ) -> SearchResult:
     """Find, prune, race and fully evaluate candidate mixes for ``fleet``'s workload.
 
@@ -273,6 +274,8 @@ def search(
         Where the offers came from, for provenance.
     on_progress
         Called with (stage, done, total).
+    adjust
+        Rewrites the fleet of every candidate pool before resolution (``--params``).
     """
     from spotadvisor.errors import UsageError
 
@@ -286,6 +289,8 @@ def search(
         )
     pairs = pool_specs(hosts, hosts_filter)
     everything = dataclasses.replace(fleet, pools=tuple(spec for _, spec in pairs))
+    if adjust is not None:
+        everything = adjust(everything)
     resolved = resolve_fleet(everything, view, data_label=data_label)
     pools = {key: pool for (key, _), pool in zip(pairs, resolved.pools, strict=True)}
     template = resolved.model
