@@ -197,8 +197,42 @@ BILLING = Table(
     ),
 )
 
+INTERRUPTION_EVENTS = Table(
+    name="interruption_events",
+    description="interruption, rebalance and state-change events of the fleet's instances",
+    key=("event_id",),
+    columns=(
+        Column(
+            "event_id",
+            "string",
+            None,
+            "stable id within its source (EventBridge id, log insertId, operation id...)",
+            True,
+        ),
+        Column("cloud", "string", None, "aws, gcp or azure", True),
+        Column("region", "string", None, "region name where known"),
+        Column("zone", "string", None, "zone name where known"),
+        Column("instance_type", "string", None, "instance / machine / VM size where known"),
+        Column("instance_id", "string", None, "instance id, VM name or resource id"),
+        Column("market", "string", None, "spot, on-demand, or empty when unknown"),
+        Column(
+            "event_type",
+            "string",
+            None,
+            "interruption, rebalance, state-change or maintenance",
+            True,
+        ),
+        Column(
+            "action", "string", None, "what the cloud announced (terminate, preempted...)", True
+        ),
+        Column("notice_time", "timestamp", "UTC", "when the cloud announced the event", True),
+        *_provenance(),
+    ),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (OFFERS, SPOT_PRICE_HISTORY, INTERRUPTION_HISTORY, BILLING)
+    t.name: t
+    for t in (OFFERS, SPOT_PRICE_HISTORY, INTERRUPTION_HISTORY, BILLING, INTERRUPTION_EVENTS)
 }
 
 _NON_NEGATIVE = (

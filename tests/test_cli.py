@@ -248,7 +248,7 @@ def test_status_on_empty_store_describes_the_snapshot() -> None:
     assert doc["store"]["exists"] is False
     tables = {t["table"]: t for t in doc["tables"]}
     shipped = {"offers", "spot_price_history", "interruption_history"}
-    assert shipped <= set(tables) and set(tables) - shipped <= {"billing"}  # no billing shipped
+    assert shipped <= set(tables) and set(tables) - shipped <= {"billing", "interruption_events"}
     assert all(tables[t]["origin"] == "snapshot" for t in shipped)
     assert all(s["rows"] > 0 and s["age_days"] > 0 for t in shipped for s in tables[t]["sources"])
     assert doc["snapshot"]["sources"]

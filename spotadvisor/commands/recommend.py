@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from spotadvisor.commands.calibrate import PARAMS_OPTION
 from spotadvisor.commands.common import (
     OUTPUT_OPTION,
     cli_state,
@@ -21,8 +22,18 @@ from spotadvisor.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from spotadvisor.config import FleetFile
+    from spotadvisor.events.rates import MeasuredRates
     from spotadvisor.recommend import Recommendation
+
+
+class Rates(StrEnum):
+    """Where spot pools' interruption rates come from."""
+
+    bands = "bands"
+    measured = "measured"
 
 
 class RecommendFormat(StrEnum):
@@ -49,7 +60,8 @@ EPILOG = (
     "  spotadvisor recommend --gpu H100 --replicas 4\n\n"
     "  spotadvisor recommend --gpu A100-80GB,H100 --replicas 6 --sla 99.95 --risk 0.02 --clouds aws,gcp\n\n"
     "  spotadvisor recommend --workload fleet.yaml --quick --save-fleet chosen.yaml\n\n"
-    "  spotadvisor recommend --gpu H100 --replicas 4 --explain 2"
+    "  spotadvisor recommend --gpu H100 --replicas 4 --explain 2\n\n"
+    "  spotadvisor recommend --gpu A100-80GB --replicas 4 --rates measured --min-exposure 2"
 )
 
 
@@ -150,17 +162,42 @@ def recommend(
         RecommendFormat.table, "--format", "-f", help="table, json, csv or markdown."
     ),
     output: Path | None = OUTPUT_OPTION,
+    params: Path | None = PARAMS_OPTION,
+    rates: Rates = typer.Option(
+        Rates.bands,
+        "--rates",
+        help="bands: published interruption bands; measured: the store's measured rates "
+        "('spotadvisor events') for pools with enough exposure, bands elsewhere.",
+    ),
+    min_exposure: float = typer.Option(
+        1.0,
+        "--min-exposure",
+        metavar="INSTANCE-MONTHS",
+        min=0,
+        help="--rates measured: spot exposure a pool needs before its measured rate is used.",
+    ),
+    rates_window: str = typer.Option(
+        "90d",
+        "--rates-window",
+        metavar="DURATION",
+        help="--rates measured: how far back events and billing exposure are read.",
+    ),
 ) -> None:
     """Search region / zone / instance / spot-share mixes for a workload and rank them by cost within the SLA risk budget."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from spotadvisor.bands import parse_max_band
+    from spotadvisor.calibrate.apply import params_applier
     from spotadvisor.recommend import HostFilter
     from spotadvisor.recommend import recommend as run_recommend
     from spotadvisor.simulate import fresh_seed
     from spotadvisor.store import Store, resolve_store_path
 
+    applier = params_applier(params) if params is not None else None
+    measured = _measured(ctx, min_exposure, rates_window) if rates is Rates.measured else None
     fleet = _fleet(workload, replicas, sla, risk, cold_start, throughput, trials, quick, seed)
+    if applier is not None:  # the risk: block now, so --save-fleet writes it; pools in search
+        fleet = applier(fleet)
     wl = fleet.workload
     per_replica = gpus_per_replica or wl.gpus_per_replica
     memory = gpu_memory_per_replica or (None if gpus_per_replica else wl.gpu_memory_gb_per_replica)
@@ -208,12 +245,44 @@ def recommend(
             seed=used_seed,
             budget_usd_per_month=budget,
             on_progress=report,
+            adjust=_adjust(applier, measured),
         )
+    for line in measured.notes if measured else []:
+        note(f"note: {line}")
+    for line in applier.notes if applier else []:
+        note(f"note: {line}")
     for line in rec.search.notes:
         note(f"note: {line}")
     _render(rec, output_format, output, limit, explain)
     if save_fleet is not None:
         _save(rec, save_fleet, explain)
+
+
+def _measured(ctx: typer.Context, min_exposure: float, window_text: str) -> MeasuredRates:
+    """Measured rates per (cloud, region, type) over the window ending now."""
+    from spotadvisor.events.rates import MeasuredRates, pool_stats
+    from spotadvisor.events.run import window
+    from spotadvisor.store import Store, resolve_store_path
+
+    start, end = window(window_text, None, None)
+    stats = pool_stats(Store(resolve_store_path(cli_state(ctx).db)), start, end)
+    return MeasuredRates(stats, min_exposure=min_exposure)
+
+
+def _adjust(
+    applier: Callable[[FleetFile], FleetFile] | None, measured: MeasuredRates | None
+) -> Callable[[FleetFile], FleetFile] | None:
+    """--params first (its hazards win), then measured rates for the pools left."""
+    steps = [f for f in (applier, measured) if f is not None]
+    if not steps:
+        return None
+
+    def adjust(fleet: FleetFile) -> FleetFile:
+        for step in steps:
+            fleet = step(fleet)
+        return fleet
+
+    return adjust
 
 
 def _fleet(

@@ -186,7 +186,7 @@ def report(
         metavar="FILE",
         help="A notice log written by 'spotadvisor watch --log' (repeatable): the "
         "Interruptions section counts its termination notices per pool, against the spot "
-        "hours in the billing data.",
+        "hours in the billing data, merged with the store's events ('spotadvisor events').",
         dir_okay=False,
     ),
 ) -> None:
@@ -225,7 +225,12 @@ def report(
             emit(f"-- {label}\n{sql};\n\n", None)
         return
     _check_output(output_format, output, table)
-    events = events_from_watch_logs(watch_logs) if watch_logs else None
+    if isinstance(engine, DuckDBEngine):  # the store's events of the month, plus the logs
+        from spotadvisor.events.report import report_events
+
+        events = report_events(store, period, watch_logs or [])
+    else:
+        events = events_from_watch_logs(watch_logs) if watch_logs else None
     if isinstance(engine, DuckDBEngine):
         engine.require_billing()
     availability = option_fraction(sla, field="--sla", percent=True)

@@ -174,8 +174,9 @@ def interruption_section(report: Report) -> tuple[str, list[str], list[list[str]
 
 
 INTERRUPTIONS_MISSING = (
-    "No interruption data given. Pass the notice logs of `spotadvisor watch --log` with "
-    "--watch-log FILE to count this month's interruptions per pool."
+    "No interruption data given. Collect the fleet's events with `spotadvisor events "
+    "collect` (or import `spotadvisor watch --log` files with `spotadvisor events import` "
+    "or --watch-log FILE) to count this month's interruptions per pool."
 )
 
 

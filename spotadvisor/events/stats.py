@@ -1,0 +1,266 @@
+"""Measured interruption rates per pool, with exact intervals, beside the published bands.
+
+The rate of a pool is its interruptions divided by its spot exposure in instance-months
+(730 instance-hours each, the unit of the published bands), with an exact (Garwood) 95 %
+Poisson interval. Exposure comes from the billing data (spot instance hours of the pool
+in the window) or from a fleet file (spot instances x window length).
+
+A published band gives the share of instances interrupted in a month, p. It is compared
+as the rate with that monthly probability, -ln(1 - p): the band "5-10%" is 0.051-0.105
+interruptions per instance-month. A pool is flagged when the whole interval lies outside
+the band's rates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from spotadvisor.events.parse import FleetEvent
+from spotadvisor.report.interruptions import HOURS_PER_MONTH, poisson_interval
+
+STATS_COLUMNS = [
+    "cloud",
+    "region",
+    "zone",
+    "instance_type",
+    "interruptions",
+    "rebalances",
+    "instances",
+    "exposure_instance_months",
+    "exposure_source",
+    "rate_per_instance_month",
+    "rate_low",
+    "rate_high",
+    "band",
+    "band_rate_low",
+    "band_rate_high",
+    "flag",
+]
+EXPOSURE_COLUMNS = ["cloud", "region", "zone", "instance_type", "instance_hours", "source"]
+UNKNOWN = "(unknown)"
+_HOURS = r"(?i)^(1 )?hours?$"
+
+
+def window_hours(start: datetime, end: datetime) -> float:
+    """Length of ``[start, end)`` [h]."""
+    return (end - start).total_seconds() / 3600.0
+
+
+def band_rate(pct: float) -> float:
+    """The rate [1/instance-month] whose monthly interruption probability is ``pct`` [%]."""
+    p = pct / 100.0
+    return math.inf if p >= 1.0 else -math.log1p(-p)
+
+
+def exposure_from_billing(
+    billing: pd.DataFrame, start: datetime, end: datetime, *, by_zone: bool = False
+) -> pd.DataFrame:
+    """Spot instance hours per pool in ``[start, end)`` from billing lines [h].
+
+    A line counts when it is spot, names an instance type and is metered in hours (GCP
+    bills cores and memory, not instances, so GCP pools need ``--fleet``). A line whose
+    charge period straddles the window counts pro rata.
+    """
+    lines = billing[
+        billing["is_spot"].fillna(False).astype(bool)
+        & billing["instance_type"].notna()
+        & billing["consumed_unit"].fillna("").str.match(_HOURS)
+        & (billing["provider"] != "gcp")
+    ]
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    lines = lines[(lines["charge_period_end"] > lo) & (lines["charge_period_start"] < hi)]
+    if lines.empty:
+        return pd.DataFrame(columns=EXPOSURE_COLUMNS)
+    span = (lines["charge_period_end"] - lines["charge_period_start"]).dt.total_seconds()
+    inside = (
+        lines["charge_period_end"].where(lines["charge_period_end"] < hi, hi)
+        - lines["charge_period_start"].where(lines["charge_period_start"] > lo, lo)
+    ).dt.total_seconds()
+    share = (inside / span.where(span > 0)).fillna(1.0)
+    frame = pd.DataFrame(
+        {
+            "cloud": lines["provider"].astype(str),
+            "region": lines["region_id"].fillna(UNKNOWN).astype(str),
+            "zone": lines["availability_zone"].fillna(UNKNOWN).astype(str) if by_zone else UNKNOWN,
+            "instance_type": lines["instance_type"].astype(str),
+            "instance_hours": lines["consumed_quantity"].fillna(0.0) * share,
+        }
+    )
+    out = frame.groupby(["cloud", "region", "zone", "instance_type"], as_index=False).agg(
+        instance_hours=("instance_hours", "sum")
+    )
+    out["source"] = "billing"
+    return out.reindex(columns=EXPOSURE_COLUMNS)
+
+
+def exposure_from_pools(
+    pools: Sequence[tuple[str, str, str | None, str, int]],
+    start: datetime,
+    end: datetime,
+    *,
+    by_zone: bool = False,
+    source: str = "fleet file",
+) -> pd.DataFrame:
+    """Instance hours of spot pools running through the whole window [h].
+
+    Parameters
+    ----------
+    pools
+        (cloud, region, zone, instance type, spot instances) per pool.
+    """
+    hours = window_hours(start, end)
+    rows = [
+        (cloud, region, (zone or UNKNOWN) if by_zone else UNKNOWN, kind, count * hours)
+        for cloud, region, zone, kind, count in pools
+    ]
+    frame = pd.DataFrame(rows, columns=EXPOSURE_COLUMNS[:-1])
+    if frame.empty:
+        return pd.DataFrame(columns=EXPOSURE_COLUMNS)
+    out = frame.groupby(EXPOSURE_COLUMNS[:4], as_index=False).agg(
+        instance_hours=("instance_hours", "sum")
+    )
+    out["source"] = source
+    return out.reindex(columns=EXPOSURE_COLUMNS)
+
+
+def latest_bands(history: pd.DataFrame) -> pd.DataFrame:
+    """The newest published band per (cloud, region, instance type), Linux first."""
+    if history.empty:
+        return pd.DataFrame(columns=["cloud", "region", "instance_type", "band", "lo", "hi"])
+    ranked = history.assign(_linux=history["os"].str.lower().eq("linux")).sort_values(
+        ["_linux", "as_of"], ascending=[False, False]
+    )
+    first = ranked.drop_duplicates(["cloud", "region", "instance_type"])
+    return pd.DataFrame(
+        {
+            "cloud": first["cloud"].astype(str),
+            "region": first["region"].astype(str),
+            "instance_type": first["instance_type"].astype(str),
+            "band": first["interruption_band"].astype(str),
+            "lo": first["interruption_band_lower_pct"].astype(float),
+            "hi": first["interruption_band_upper_pct"].astype(float),
+        }
+    )
+
+
+def measured_rates(
+    events: Sequence[FleetEvent],
+    exposure: pd.DataFrame,
+    bands: pd.DataFrame,
+    *,
+    by_zone: bool = False,
+) -> pd.DataFrame:
+    """Interruptions per instance-month per pool, with intervals and the published band.
+
+    Parameters
+    ----------
+    events
+        The window's events, sources already merged; ``interruption`` events count,
+        ``rebalance`` ones are shown beside them, the others are ignored.
+    exposure
+        Instance hours per pool [h] (:data:`EXPOSURE_COLUMNS`).
+    bands
+        Published bands (:func:`latest_bands`).
+    by_zone
+        One row per zone instead of per region.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`STATS_COLUMNS`; rates are NaN where the pool has no exposure.
+    """
+    keys = ["cloud", "region", "zone", "instance_type"]
+    counted = [e for e in events if e.event_type in ("interruption", "rebalance")]
+    counted = [e for e in counted if e.market != "on-demand"]
+    frame = pd.DataFrame(
+        {
+            "cloud": [e.cloud for e in counted],
+            "region": [e.region or UNKNOWN for e in counted],
+            "zone": [(e.zone or UNKNOWN) if by_zone else UNKNOWN for e in counted],
+            "instance_type": [e.instance_type or UNKNOWN for e in counted],
+            "interruption": [e.event_type == "interruption" for e in counted],
+            "instance": [e.instance_id or f"event-{i}" for i, e in enumerate(counted)],
+        },
+        columns=[*keys, "interruption", "instance"],
+    )
+    hits = frame[frame["interruption"]]
+    pools = (
+        frame.groupby(keys, as_index=False)
+        .agg(rebalances=("interruption", lambda s: int((~s.astype(bool)).sum())))
+        .merge(
+            hits.groupby(keys, as_index=False).agg(
+                interruptions=("instance", "size"), instances=("instance", "nunique")
+            ),
+            how="left",
+            on=keys,
+        )
+        if not frame.empty
+        else pd.DataFrame(columns=[*keys, "rebalances", "interruptions", "instances"])
+    )
+    exposed = exposure.rename(columns={"source": "exposure_source"})
+    if not exposed.empty:
+        exposed = exposed.groupby(keys, as_index=False).agg(
+            instance_hours=("instance_hours", "sum"), exposure_source=("exposure_source", "first")
+        )
+    pools = pools.merge(
+        exposed.reindex(columns=[*keys, "instance_hours", "exposure_source"]), how="outer", on=keys
+    )
+    for col in ("interruptions", "rebalances", "instances"):
+        pools[col] = pd.to_numeric(pools[col]).fillna(0).astype(int)
+    months = pd.to_numeric(pools["instance_hours"]).fillna(0.0) / HOURS_PER_MONTH
+    pools["exposure_instance_months"] = months
+    pools["exposure_source"] = pools["exposure_source"].fillna("none")
+    rates = [_rate(int(n), float(m)) for n, m in zip(pools["interruptions"], months, strict=True)]
+    pools["rate_per_instance_month"] = [r[0] for r in rates]
+    pools["rate_low"] = [r[1] for r in rates]
+    pools["rate_high"] = [r[2] for r in rates]
+    pools = pools.merge(bands, how="left", on=["cloud", "region", "instance_type"])
+    pools["band_rate_low"] = [band_rate(x) if pd.notna(x) else math.nan for x in pools["lo"]]
+    pools["band_rate_high"] = [band_rate(x) if pd.notna(x) else math.nan for x in pools["hi"]]
+    pools["band"] = pools["band"].fillna("")
+    pools["flag"] = [
+        flag(lo, hi, blo, bhi)
+        for lo, hi, blo, bhi in zip(
+            pools["rate_low"],
+            pools["rate_high"],
+            pools["band_rate_low"],
+            pools["band_rate_high"],
+            strict=True,
+        )
+    ]
+    pools = pools.sort_values(
+        ["interruptions", "exposure_instance_months", "cloud", "region", "instance_type"],
+        ascending=[False, False, True, True, True],
+    )
+    return pools[STATS_COLUMNS].reset_index(drop=True)
+
+
+def _rate(count: int, months: float) -> tuple[float, float, float]:
+    if not months > 0:
+        return math.nan, math.nan, math.nan
+    low, high = poisson_interval(count, months)
+    return count / months, low, high
+
+
+def flag(low: float, high: float, band_low: float, band_high: float) -> str:
+    """``above band``/``below band`` when the interval misses the band, else ``""``."""
+    if any(pd.isna(v) for v in (low, high, band_low, band_high)):
+        return ""
+    if low > band_high:
+        return "above band"
+    if high < band_low:
+        return "below band"
+    return ""
+
+
+def engine_rate(interruptions: int, exposure_instance_months: float) -> float:
+    """The rate the engine uses [1/instance-month]: (n + 1/2) / exposure.
+
+    The Jeffreys posterior mean: a pool that saw no interruption in a short exposure is
+    not taken to be risk-free, and with many events it is the plain ratio.
+    """
+    return (interruptions + 0.5) / exposure_instance_months

@@ -1,0 +1,124 @@
+"""Rendering ``events stats``: a table, JSON or CSV of measured rates per pool."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+
+def _num(value: object, digits: int = 2) -> str:
+    if not isinstance(value, int | float) or math.isnan(value):
+        return "–"
+    return "∞" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+class _Row:
+    """Attribute access to one record (values typed Any)."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.__dict__.update(record)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+
+def _records(frame: pd.DataFrame) -> list[Any]:
+    return [_Row({str(k): v for k, v in r.items()}) for r in frame.to_dict("records")]
+
+
+def stats_rows(frame: pd.DataFrame, *, by_zone: bool) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the stats table."""
+    headers = ["Cloud", "Region", *(["Zone"] if by_zone else []), "Type", "Interruptions"]
+    headers += ["Rebalances", "Exposure (inst-months)", "Rate /inst-month (95% CI)"]
+    headers += ["Published band (as rate)", "Flag"]
+    rows = []
+    for r in _records(frame):
+        rate = (
+            "no exposure"
+            if pd.isna(r.rate_per_instance_month)
+            else f"{_num(r.rate_per_instance_month)} ({_num(r.rate_low)}–{_num(r.rate_high)})"
+        )
+        band = (
+            f"{r.band} ({_num(r.band_rate_low, 3)}–{_num(r.band_rate_high, 3)})"
+            if r.band
+            else "none"
+        )
+        rows.append(
+            [
+                str(r.cloud),
+                str(r.region),
+                *([str(r.zone)] if by_zone else []),
+                str(r.instance_type),
+                str(r.interruptions),
+                str(r.rebalances),
+                f"{_num(r.exposure_instance_months)} ({r.exposure_source})",
+                rate,
+                band,
+                str(r.flag),
+            ]
+        )
+    return headers, rows
+
+
+def stats_document(frame: pd.DataFrame, start: datetime, end: datetime) -> dict[str, Any]:
+    """The JSON document of ``events stats``."""
+    pools = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "window": {"from": start.isoformat(), "to": end.isoformat()},
+        "unit": "interruptions per instance-month (730 instance-hours)",
+        "confidence": 0.95,
+        "pools": pools,
+    }
+
+
+def render_stats(
+    frame: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    fmt: str,
+    output: Path | None,
+    *,
+    by_zone: bool,
+) -> None:
+    """Write the stats in ``fmt`` (table, json or csv) to ``output`` or stdout."""
+    from spotadvisor.commands.common import emit
+    from spotadvisor.render.csv import render_csv
+    from spotadvisor.render.json import render_json
+    from spotadvisor.render.table import build_table, print_renderable, renderable_text
+
+    if fmt == "json":
+        emit(render_json(stats_document(frame, start, end)), output)
+        return
+    if fmt == "csv":
+        emit(render_csv(frame if by_zone else frame.drop(columns=["zone"])), output)
+        return
+    headers, rows = stats_rows(frame, by_zone=by_zone)
+    title = f"Measured interruptions, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    caption = None if rows else "no events and no exposure in the window"
+    right = [
+        False,
+        False,
+        *([False] if by_zone else []),
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    table = build_table(title, headers, rows, right=right, caption=caption)
+    if output is None:
+        print_renderable(table)
+    else:
+        emit(renderable_text(table), output)
