@@ -15,6 +15,9 @@ import typer
 from spotadvisor import __version__
 from spotadvisor.commands import collect as collect_commands
 from spotadvisor.commands import data as data_commands
+from spotadvisor.commands import events as events_commands
+from spotadvisor.commands.calibrate import EPILOG as CALIBRATE_EPILOG
+from spotadvisor.commands.calibrate import calibrate
 from spotadvisor.commands.common import CliState
 from spotadvisor.commands.gate import EPILOG as GATE_EPILOG
 from spotadvisor.commands.gate import gate
@@ -88,10 +91,12 @@ app.command(epilog=SIMULATE_EPILOG)(simulate)
 app.command(epilog=GATE_EPILOG)(gate)
 app.command(epilog=REPORT_EPILOG)(report)
 app.command(epilog=REPLAY_EPILOG)(replay)
+app.command(epilog=CALIBRATE_EPILOG)(calibrate)
 app.command(name="mock-metadata", epilog=MOCK_EPILOG)(mock_metadata)
 app.command(epilog=WATCH_EPILOG)(watch)
 app.add_typer(collect_commands.app, name="collect")
 app.add_typer(data_commands.app, name="data")
+app.add_typer(events_commands.app, name="events")
 
 
 def main() -> None:
