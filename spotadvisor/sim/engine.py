@@ -16,8 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from spotadvisor.sim.closed_form import expected_lost_per_preemption
+from spotadvisor.sim.engine_events import EventContext, replace_with_events, varying_results
 from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, PoolModel
 from spotadvisor.sim.results import TrialResults
+from spotadvisor.sim.scenarios import fleet_plan
 from spotadvisor.sim.strikes import Strikes, draw_strikes, first_strike, stocked_out_until
 from spotadvisor.sim.timeline import outages
 
@@ -63,6 +65,7 @@ def simulate(
         parts.append(_simulate_chunk(model, size, child))
         if on_progress is not None:
             on_progress(sum(p.trials for p in parts), trials)
+    windowed = parts[0].recovery_hours is not None
     return TrialResults(
         availability=np.concatenate([p.availability for p in parts]),
         cost=np.concatenate([p.cost for p in parts]),
@@ -71,7 +74,14 @@ def simulate(
         outages=np.concatenate([p.outages for p in parts]),
         outage_hours=np.concatenate([p.outage_hours for p in parts]),
         on_demand_cost=parts[0].on_demand_cost,
+        during_hours=_joined([p.during_hours for p in parts]) if windowed else None,
+        after_hours=_joined([p.after_hours for p in parts]) if windowed else None,
+        recovery_hours=_joined([p.recovery_hours for p in parts]) if windowed else None,
     )
+
+
+def _joined(parts: list[FloatArray | None]) -> FloatArray:
+    return np.concatenate([p for p in parts if p is not None])
 
 
 def _check(model: FleetModel) -> None:
@@ -247,6 +257,11 @@ def _simulate_chunk(model: FleetModel, trials: int, rng: np.random.Generator) ->
     ledger = _Ledger(trials)
     fixed = [p for p in model.pools if p.market != "spot"]
     ledger.cost += sum(p.count * p.price_per_hour for p in fixed) * horizon
+    plan = fleet_plan(model) if model.load is not None or model.events else None
+    events = EventContext(model, rng.spawn(1)[0]) if model.events else None
+    if plan is not None:
+        ledger.cost += plan.peak_cost
+        ledger.lost_mean += plan.lost_requests
 
     slots = _slot_pools(model)
     trial = np.repeat(np.arange(trials, dtype=np.int64), slots.size)
@@ -257,7 +272,9 @@ def _simulate_chunk(model: FleetModel, trials: int, rng: np.random.Generator) ->
         bill_from=np.zeros(trial.size),
     )
     while state.trial.size:
-        state = _cycle(model, pools, width, hazard, price, strikes, state, ledger, rng)
+        state = _cycle(model, pools, width, hazard, price, strikes, state, ledger, rng, events)
+    if plan is not None:
+        return varying_results(model, plan, ledger, trials, rng)
 
     out = outages(
         np.concatenate(ledger.trial) if ledger.trial else np.zeros(0, dtype=np.int64),
@@ -306,6 +323,7 @@ def _cycle(
     items: _Items,
     ledger: _Ledger,
     rng: np.random.Generator,
+    events: EventContext | None = None,
 ) -> _Items:
     """One serving cycle for every live item; returns the items still live after it."""
     horizon = model.horizon_hours
@@ -319,20 +337,44 @@ def _cycle(
         items.clock + life,
         first_strike(strikes, instance, items.clock, items.clock + life, rng),
     )
+    notice_hours = pools.notice_hours[pool]
+    abrupt = None
+    if events is not None:  # kills end service at once, without a notice period
+        notice, abrupt = events.serving_kills(pool, items.clock, notice)
+        notice_hours = np.where(abrupt, 0.0, notice_hours)
     preempted = notice < horizon
-    stop = np.where(preempted, np.minimum(notice + pools.notice_hours[pool], horizon), horizon)
-    ledger.bill(trial, price[trial, pool] * (stop - items.bill_from))
+    stop = np.where(preempted, np.minimum(notice + notice_hours, horizon), horizon)
+    if events is None:
+        ledger.bill(trial, price[trial, pool] * (stop - items.bill_from))
+    else:
+        ledger.bill(trial, events.spot_bill(pool, price[trial, pool], items.bill_from, stop))
 
     items = items.take(preempted)
     trial, pool, notice = items.trial, items.pool, notice[preempted]
+    lost = pools.lost_mean[pool]
+    if events is not None and abrupt is not None:
+        lost = np.where(abrupt[preempted], events.lost_abrupt, lost)
     ledger.interruptions += np.bincount(trial, minlength=ledger.trials)
-    ledger.lost_mean += np.bincount(trial, weights=pools.lost_mean[pool], minlength=ledger.trials)
+    ledger.lost_mean += np.bincount(trial, weights=lost, minlength=ledger.trials)
 
     if model.on_preemption == "on-demand":
         ready = notice + _cold_starts(model, trial.size, rng)
         ledger.bill(trial, pools.on_demand_price[pool] * (horizon - notice))
         ledger.gap(trial, notice, np.minimum(ready, horizon))
         return items.take(np.zeros(trial.size, dtype=bool))
+    if events is not None:
+        return replace_with_events(
+            model,
+            pools,
+            width,
+            price,
+            strikes,
+            items,
+            notice,
+            ledger,
+            lambda size: _cold_starts(model, size, rng),
+            events,
+        )
 
     target = pools.next_spot[pool] if model.on_preemption == "next-pool" else pool
     launch = stocked_out_until(strikes, trial * width + target, notice)

@@ -35,13 +35,18 @@ The model (docs/model.md has the equations):
   lost per notice is Poisson with mean ``rate * E[(D - notice)+]``.
 - On-demand pools are never preempted. The fleet starts with every slot ready.
 - Availability of a trial is the fraction of the horizon with at least ``replicas``
-  slots serving.
+  slots serving; with a ``load`` (a demand curve d(t), :mod:`spotadvisor.sim.load`), the
+  fraction with at least d(t) replicas ready, on-demand peak replicas included.
+- ``events`` inject deterministic failures (:mod:`spotadvisor.sim.scenarios`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from spotadvisor.sim.load import LoadModel
+from spotadvisor.sim.scenarios import ScenarioEvent
 
 HOURS_PER_MONTH = 730.0
 OnPreemption = Literal["relaunch-same-pool", "next-pool", "on-demand"]
@@ -150,6 +155,10 @@ class FleetModel:
         the same region, or in another region.
     sla_availability
         Availability target [fraction, e.g. 0.999].
+    load
+        A demand curve and scaling policy; None: ``replicas`` all the time.
+    events
+        Failure what-ifs injected into every trial (empty: none).
     """
 
     pools: tuple[PoolModel, ...]
@@ -166,3 +175,5 @@ class FleetModel:
     zone_correlation: float = 0.0
     region_correlation: float = 0.0
     sla_availability: float = 0.999
+    load: LoadModel | None = None
+    events: tuple[ScenarioEvent, ...] = ()

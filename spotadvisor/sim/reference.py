@@ -64,11 +64,17 @@ _BULK = 5  # a bulk-reclaim source event in a pool
 
 @dataclass
 class _Replica:
-    """A launched replica: billed at ``price`` [USD/h] from ``launch`` [h]."""
+    """A launched replica: billed at ``price`` [USD/h] from ``launch`` [h].
+
+    ``ready_at`` is when it is (or was) due ready [h]; ``pool`` the spot pool of a spot
+    replica (-1 otherwise), for price spikes.
+    """
 
     launch: float
     price: float
     ready: bool = False
+    ready_at: float = math.inf
+    pool: int = -1
 
 
 @dataclass
@@ -272,7 +278,8 @@ class _Trial:
     def add_initial_slot(self, pool: int, on_demand: bool) -> None:
         """A slot ready at t = 0, billed from t = 0."""
         price = self.model.pools[pool].price_per_hour if on_demand else self.spot_price[pool]
-        slot = _Slot(pool=pool, on_demand=on_demand, primary=_Replica(0.0, price, ready=True))
+        replica = _Replica(0.0, price, ready=True, ready_at=0.0, pool=-1 if on_demand else pool)
+        slot = _Slot(pool=pool, on_demand=on_demand, primary=replica)
         self.slots.append(slot)
         if not on_demand:
             self.schedule_preemption(len(self.slots) - 1, 0.0)
@@ -316,15 +323,25 @@ class _Trial:
 
     # -- what happens to a slot ----------------------------------------------------
 
-    def notice(self, index: int, t: float) -> None:
-        """The slot's serving spot replica gets its notice at ``t``: replace it."""
+    def notice(self, index: int, t: float, abrupt: bool = False) -> None:
+        """The slot's serving spot replica gets its notice at ``t``: replace it.
+
+        ``abrupt``: lost without notice (an outage): billing ends at ``t`` and every
+        request in flight is lost, ``r * E[D]`` on average.
+        """
         slot = self.slots[index]
         assert slot.primary is not None and slot.primary.ready and not slot.on_demand
         pool = self.model.pools[slot.pool]
         self.interruptions += 1
-        if self.lost_mean[slot.pool] > 0.0:
-            self.lost_requests += int(self.rng.poisson(self.lost_mean[slot.pool]))
-        self.bill(slot.primary, t + pool.notice_seconds / SECONDS_PER_HOUR)
+        lost = (
+            self.model.request_rate_per_s * self.model.request_duration_s
+            if abrupt
+            else self.lost_mean[slot.pool]
+        )
+        if lost > 0.0:
+            self.lost_requests += int(self.rng.poisson(lost))
+        notice_hours = 0.0 if abrupt else pool.notice_seconds / SECONDS_PER_HOUR
+        self.bill(slot.primary, t + notice_hours)
         slot.primary = None
         slot.epoch += 1
         self.serving -= 1
@@ -350,8 +367,11 @@ class _Trial:
                 self.push(until, _RETRY, index, slot.epoch)
                 return
             price = self.spot_price[slot.pool]
-        slot.primary = _Replica(t, price)
-        self.push(t + self.cold_start(), _READY, index, slot.epoch)
+        ready_at = t + self.cold_start()
+        slot.primary = _Replica(
+            t, price, ready_at=ready_at, pool=-1 if slot.on_demand else slot.pool
+        )
+        self.push(ready_at, _READY, index, slot.epoch)
 
     def on_ready(self, index: int, t: float) -> None:
         """The primary replica is ready: it serves; a fallback, if any, is stopped."""
@@ -373,8 +393,9 @@ class _Trial:
         if slot.primary is not None or slot.fallback is not None:
             return
         price = self.model.pools[slot.pool].on_demand_price_per_hour
-        slot.fallback = _Replica(t, price)
-        self.push(t + self.cold_start(), _READY_FALLBACK, index, slot.epoch)
+        ready_at = t + self.cold_start()
+        slot.fallback = _Replica(t, price, ready_at=ready_at)
+        self.push(ready_at, _READY_FALLBACK, index, slot.epoch)
 
     def on_fallback_ready(self, index: int) -> None:
         """The on-demand fallback is ready and serves."""
@@ -430,23 +451,31 @@ class _Trial:
             if t >= self.horizon:
                 break
             self.advance(t)
-            if kind == _BULK:
-                self.on_bulk(index, t)
-                continue
-            slot = self.slots[index]
-            if epoch != slot.epoch:
-                continue  # scheduled for a replica that has since been noticed
-            if kind == _PREEMPT:
-                self.notice(index, t)
-            elif kind == _RETRY:
-                if slot.primary is None:
-                    self.launch(index, t)
-            elif kind == _READY:
-                self.on_ready(index, t)
-            elif kind == _FALLBACK:
-                self.on_fallback(index, t)
-            elif kind == _READY_FALLBACK:
-                self.on_fallback_ready(index)
+            self.handle(t, kind, index, epoch)
+        return self.finish()
+
+    def handle(self, t: float, kind: int, index: int, epoch: int) -> None:
+        """Process one event at ``t`` (the clock has been advanced to it)."""
+        if kind == _BULK:
+            self.on_bulk(index, t)
+            return
+        slot = self.slots[index]
+        if epoch != slot.epoch:
+            return  # scheduled for a replica that has since been noticed
+        if kind == _PREEMPT:
+            self.notice(index, t)
+        elif kind == _RETRY:
+            if slot.primary is None:
+                self.launch(index, t)
+        elif kind == _READY:
+            self.on_ready(index, t)
+        elif kind == _FALLBACK:
+            self.on_fallback(index, t)
+        elif kind == _READY_FALLBACK:
+            self.on_fallback_ready(index)
+
+    def finish(self) -> ReferenceTrial:
+        """Close the horizon: account the last stretch, bill what still runs."""
         self.advance(self.horizon)
 
         # Bill everything still running to the horizon.
@@ -494,7 +523,7 @@ def run_reference_trial(model: FleetModel, rng: np.random.Generator) -> Referenc
         The trial's outcome, with where the spot slots sit at the horizon.
     """
     _validate(model)
-    return _Trial(model, rng, _price_paths(model)).run()
+    return _make_trial(model, rng, _price_paths(model)).run()
 
 
 def simulate_reference(model: FleetModel, trials: int, rng: np.random.Generator) -> TrialResults:
@@ -519,7 +548,14 @@ def simulate_reference(model: FleetModel, trials: int, rng: np.random.Generator)
         raise ValueError(f"trials must be >= 1, got {trials}")
     _validate(model)
     paths = _price_paths(model)
-    outcomes = [_Trial(model, rng, paths).run() for _ in range(trials)]
+    outcomes = []
+    windows: list[tuple[float, float, float]] = []
+    for _ in range(trials):
+        trial = _make_trial(model, rng, paths)
+        outcomes.append(trial.run())
+        window = getattr(trial, "window", None)
+        if window is not None and model.events:
+            windows.append(window())
 
     def column(name: str) -> FloatArray:
         return np.array([getattr(o, name) for o in outcomes], dtype=np.float64)
@@ -531,5 +567,33 @@ def simulate_reference(model: FleetModel, trials: int, rng: np.random.Generator)
         lost_requests=column("lost_requests"),
         outages=column("outages"),
         outage_hours=column("outage_hours"),
-        on_demand_cost=_on_demand_baseline(model),
+        on_demand_cost=_on_demand_baseline(model) if model.load is None else _load_baseline(model),
+        **_window_columns(windows),
     )
+
+
+def _make_trial(
+    model: FleetModel, rng: np.random.Generator, paths: list[_PricePath | None]
+) -> _Trial:
+    """The plain trial, or the one with a load and failure events when the model has them."""
+    if model.load is None and not model.events:
+        return _Trial(model, rng, paths)
+    from spotadvisor.sim.reference_events import EventTrial
+    from spotadvisor.sim.scenarios import fleet_plan
+
+    return EventTrial(model, rng, paths, fleet_plan(model), rng.spawn(1)[0])
+
+
+def _load_baseline(model: FleetModel) -> float:
+    from spotadvisor.sim.scenarios import fleet_plan
+
+    return fleet_plan(model).on_demand_cost
+
+
+def _window_columns(windows: list[tuple[float, float, float]]) -> dict[str, FloatArray]:
+    if not windows:
+        return {}
+    during, after, recovery = (
+        np.array(column, dtype=np.float64) for column in zip(*windows, strict=True)
+    )
+    return {"during_hours": during, "after_hours": after, "recovery_hours": recovery}

@@ -29,7 +29,11 @@ class TrialResults:
     outage_hours
         Total time below ``replicas`` [h].
     on_demand_cost
-        Cost of the same replicas all on demand over the horizon [USD] (not random).
+        Cost of the same replicas all on demand over the horizon [USD] (not random);
+        with a load profile, the demand itself served on demand.
+    during_hours, after_hours, recovery_hours
+        With failure events: outage time inside the first event's window and after it
+        [h], and the time from the event until the fleet is back at the demand [h].
     """
 
     availability: FloatArray
@@ -39,6 +43,9 @@ class TrialResults:
     outages: FloatArray
     outage_hours: FloatArray
     on_demand_cost: float
+    during_hours: FloatArray | None = None
+    after_hours: FloatArray | None = None
+    recovery_hours: FloatArray | None = None
 
     @property
     def trials(self) -> int:
