@@ -8,6 +8,7 @@ default). Nothing here reads files or prints.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -126,6 +127,13 @@ def resolve_fleet(
         region_correlation=risk.region_correlation,
         sla_availability=fleet.sla.availability,
     )
+    if wl.load is not None:
+        from spotadvisor.config.load import load_model
+
+        demand_model = load_model(wl.load, fleet.scaling, model.pools, fleet.horizon_hours)
+        model = dataclasses.replace(
+            model, load=demand_model, replicas=max(1, demand_model.demand.peak())
+        )
     if policy.overprovision and not any(p.market == "spot" for p in model.pools):
         raise UsageError(
             "overprovision adds spot replicas, but the fleet has no spot pool",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,12 +12,14 @@ import numpy as np
 
 from spotadvisor.catalog import offers_view
 from spotadvisor.config import FleetFile, load_fleet
+from spotadvisor.config.scenarios import ScenarioSpec
 from spotadvisor.fleet import ResolvedFleet, resolve_fleet
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS, SPOT_PRICE_HISTORY
 from spotadvisor.sim.engine import simulate
 from spotadvisor.sim.results import Metrics, TrialResults, summarize
 from spotadvisor.sources import TableData, load_table
 from spotadvisor.store import Store
+from spotadvisor.whatif import ScenarioOutcome, run_scenarios
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class SimulationReport:
         The tables the inputs came from.
     generated_at
         When the report was made (UTC).
+    scenarios
+        Failure what-ifs run against this fleet (same seed and trials), if any.
     """
 
     resolved: ResolvedFleet
@@ -46,6 +50,7 @@ class SimulationReport:
     metrics: Metrics
     data: tuple[TableData, ...]
     generated_at: datetime
+    scenarios: tuple[ScenarioOutcome, ...] = ()
 
 
 def with_overrides(
@@ -78,10 +83,13 @@ def simulate_fleet(
     seed: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     adjust: Callable[[FleetFile], FleetFile] | None = None,
+    scenarios: Sequence[ScenarioSpec] = (),
 ) -> SimulationReport:
     """Load a fleet file, fill its gaps from the store or snapshot, simulate, summarise.
 
     ``adjust`` rewrites the parsed fleet first (``--params``: fitted risk and hazards).
+    ``scenarios`` (``--scenario``) run after the file's own ``scenarios:``, each with the
+    baseline's seed and trials.
     """
     fleet = with_overrides(load_fleet(path), trials=trials, horizon_hours=horizon_hours, seed=seed)
     if adjust is not None:
@@ -107,4 +115,9 @@ def simulate_fleet(
         resolved.model, fleet.trials, np.random.default_rng(used_seed), on_progress=on_progress
     )
     metrics = summarize(results, fleet.sla.availability)
-    return SimulationReport(resolved, used_seed, results, metrics, tuple(data), datetime.now(UTC))
+    outcomes = run_scenarios(
+        resolved.model, (*fleet.scenarios, *scenarios), results, seed=used_seed, sla=fleet.sla
+    )
+    return SimulationReport(
+        resolved, used_seed, results, metrics, tuple(data), datetime.now(UTC), outcomes
+    )

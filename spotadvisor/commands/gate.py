@@ -65,7 +65,7 @@ def gate(
         None,
         "--policy",
         metavar="POLICY.yaml",
-        help="Rules: max_monthly_cost, max_increase, max_breach_probability, min_availability, forbid_band, their warn_* forms, max_data_age.",
+        help="Rules: max_monthly_cost, max_increase, max_breach_probability, min_availability, forbid_band, must_survive, their warn_* forms, max_data_age.",
     ),
     max_monthly_cost: str | None = typer.Option(
         None, "--max-monthly-cost", metavar="USD", help="Highest expected cost per month."
@@ -100,6 +100,18 @@ def gate(
         metavar="DURATION",
         help="Fail with exit 3 when the prices and bands used are older, e.g. 30d.",
     ),
+    scenario: list[str] | None = typer.Option(
+        None,
+        "--scenario",
+        metavar="WHAT-IF",
+        help="Also simulate the plan under a failure what-if, e.g. zone-outage:any@3d+6h (repeatable).",
+    ),
+    must_survive: list[str] | None = typer.Option(
+        None,
+        "--must-survive",
+        metavar="WHAT-IF",
+        help="Fail unless the month's SLA survives this what-if, e.g. zone-outage:any (every zone of the plan; repeatable).",
+    ),
     output_format: GateFormat = typer.Option(
         GateFormat.table, "--format", "-f", help="table, json, markdown, github or junit."
     ),
@@ -119,14 +131,20 @@ def gate(
             "min_availability": min_availability,
             "forbid_band": split_values(forbid_band) or None,
             "max_data_age": max_data_age,
+            "must_survive": list(must_survive) if must_survive else None,
         },
     )
+    from spotadvisor.config.scenarios import parse_scenario
+    from spotadvisor.config.values import Where
+
+    what_ifs = tuple(parse_scenario(s, Where("command line", "--scenario")) for s in scenario or [])
     report = run_gate(
         Store(resolve_store_path(cli_state(ctx).db)),
         plan,
         policy=rules,
         baseline_path=baseline,
         baseline_ref=baseline_ref,
+        scenarios=what_ifs,
     )
     _render(report, output_format, output)
     if not report.passed:
@@ -172,6 +190,8 @@ def _render(report: GateReport, output_format: GateFormat, output: Path | None) 
                         style="red" if r.level == "fail" else "yellow",
                     )
                 )
+        if report.scenarios:
+            lines += [Text(""), view.scenario_table(report)]
         group = Group(table, *lines)
         if output is None:
             print_renderable(group)

@@ -67,6 +67,12 @@ def simulate(
     ),
     output: Path | None = OUTPUT_OPTION,
     params: Path | None = PARAMS_OPTION,
+    scenario: list[str] | None = typer.Option(
+        None,
+        "--scenario",
+        metavar="WHAT-IF",
+        help="A failure what-if, e.g. zone-outage:use1-az4@3d+6h (repeatable); see docs/load-and-scenarios.md.",
+    ),
 ) -> None:
     """Simulate one fleet month after month: cost, availability and SLA risk, with their Monte Carlo error."""
     from rich.progress import (
@@ -79,12 +85,15 @@ def simulate(
 
     from spotadvisor.calibrate.apply import params_applier
     from spotadvisor.config import parse_duration
+    from spotadvisor.config.scenarios import parse_scenario
+    from spotadvisor.config.values import Where
     from spotadvisor.simulate import simulate_fleet
     from spotadvisor.store import Store, resolve_store_path
 
     horizon_hours = (
         parse_duration(horizon, origin="--horizon", field="--horizon") if horizon else None
     )
+    what_ifs = [parse_scenario(s, Where("command line", "--scenario")) for s in scenario or []]
     applier = params_applier(params) if params is not None else None
     store = Store(resolve_store_path(cli_state(ctx).db))
     progress = Progress(
@@ -106,6 +115,7 @@ def simulate(
             seed=seed,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
             adjust=applier,
+            scenarios=what_ifs,
         )
     for line in applier.notes if applier else []:
         note(f"note: {line}")
@@ -118,7 +128,7 @@ def simulate(
 
 
 def _render(report: SimulationReport, output_format: SimulateFormat, output: Path | None) -> None:
-    from rich.console import Group
+    from rich.console import Group, RenderableType
     from rich.text import Text
 
     from spotadvisor.render.json import render_json
@@ -144,7 +154,20 @@ def _render(report: SimulationReport, output_format: SimulateFormat, output: Pat
     )
     status, text = verdict(report)
     style = {"meets": "bold green", "fails": "bold red", "uncertain": "bold yellow"}[status]
-    group = Group(metrics, Text(text, style=style), Text(""), pools)
+    parts: list[RenderableType] = [metrics, Text(text, style=style), Text(""), pools]
+    if report.scenarios:
+        from spotadvisor.render.scenarios import scenario_headers, scenario_rows
+
+        parts += [
+            Text(""),
+            build_table(
+                "Failure what-ifs (same seed and trials as the baseline)",
+                scenario_headers(report),
+                scenario_rows(report),
+                right=[False, True] + [True] * len(report.scenarios),
+            ),
+        ]
+    group = Group(*parts)
     if output is None:
         print_renderable(group)
     else:

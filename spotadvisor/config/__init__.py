@@ -7,9 +7,11 @@ durations in seconds), fractions in 0-1. Every problem is a
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from spotadvisor.config.fleet import parse_fleet
+from spotadvisor.config.load import read_series
 from spotadvisor.config.specs import (
     DEFAULT_RISK,
     FleetFile,
@@ -44,7 +46,13 @@ def load_fleet(path: Path) -> FleetFile:
         When the file is unreadable, is not valid YAML (the message gives the line) or
         breaks the fleet-file contract (the error gives the key path and the fix).
     """
-    return parse_fleet(read_yaml(path), origin=str(path))
+    fleet = parse_fleet(read_yaml(path), origin=str(path))
+    load = fleet.workload.load
+    if load is None or load.csv is None:
+        return fleet
+    load = read_series(load, str(path))
+    workload = dataclasses.replace(fleet.workload, load=load, replicas=load.peak() or 1)
+    return dataclasses.replace(fleet, workload=workload)
 
 
 __all__ = [

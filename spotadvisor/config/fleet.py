@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from spotadvisor.bands import parse_band
+from spotadvisor.config.load import check_baseline, parse_load, parse_scaling
+from spotadvisor.config.scenarios import parse_scenarios
 from spotadvisor.config.sections import Section
 from spotadvisor.config.specs import (
     CLOUDS,
@@ -54,6 +56,8 @@ TOP_KEYS = (
     "policy",
     "risk",
     "spot_prices",
+    "scaling",
+    "scenarios",
 )
 WORKLOAD_KEYS = (
     "name",
@@ -67,6 +71,7 @@ WORKLOAD_KEYS = (
     "request_duration",
     "request_duration_dist",
     "throughput",
+    "load",
 )
 SLA_KEYS = ("availability", "max_breach_probability")
 POOL_KEYS = (
@@ -156,7 +161,13 @@ def parse_fleet(doc: object, *, origin: str) -> FleetFile:
     )
     workload = top.required("workload", _workload, "add a workload: block with replicas: N")
     risk, independent = _risk(top.data.get("risk"), top.at("risk"))
-    return FleetFile(
+    scaling = top.maybe("scaling", parse_scaling)
+    if scaling is not None and workload.load is None:
+        raise top.at("scaling").error(
+            "scaling: follows a time-varying load, and the workload has none",
+            "add workload.load: (a profile or a CSV), or remove scaling:",
+        )
+    fleet = FleetFile(
         origin=origin,
         workload=workload,
         sla=top.optional("sla", _sla, Sla()),
@@ -168,7 +179,11 @@ def parse_fleet(doc: object, *, origin: str) -> FleetFile:
         risk=risk,
         risk_independent=independent,
         spot_prices=top.optional("spot_prices", lambda v, w: as_choice(v, w, SPOT_PRICES), "fixed"),
+        scaling=scaling,
+        scenarios=top.optional("scenarios", parse_scenarios, ()),
     )
+    check_baseline(fleet, top.at("scaling"))
+    return fleet
 
 
 def _workload(value: object, where: Where) -> Workload:
@@ -178,10 +193,20 @@ def _workload(value: object, where: Where) -> Workload:
             "gives both gpus_per_replica and gpu_memory_gb_per_replica",
             "keep one of them: a GPU count or the memory a replica needs",
         )
+    load = sec.maybe("load", parse_load)
+    if load is not None and sec.has("replicas"):
+        raise where.error(
+            "gives both replicas and load",
+            "keep replicas: N for a flat load, or load: for a time-varying one",
+        )
     return Workload(
         name=sec.optional("name", as_text, "workload"),
-        replicas=sec.required(
-            "replicas", _whole(1), "add replicas: N, the ready replicas the load needs"
+        replicas=(load.peak() or 1)
+        if load is not None
+        else sec.required(
+            "replicas",
+            _whole(1),
+            "add replicas: N, the ready replicas the load needs (or load: for a profile)",
         ),
         gpus_per_replica=sec.maybe("gpus_per_replica", _whole(1)),
         gpu_memory_gb_per_replica=sec.maybe("gpu_memory_gb_per_replica", _number(above_zero=True)),
@@ -194,6 +219,7 @@ def _workload(value: object, where: Where) -> Workload:
             "request_duration_dist", _distribution, "exponential"
         ),
         throughput_tokens_per_s=sec.maybe("throughput", _number(above_zero=True)),
+        load=load,
     )
 
 

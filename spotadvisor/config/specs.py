@@ -8,9 +8,13 @@ These hold the file's content only; nothing is looked up. A resolver turns a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from spotadvisor.sim.model import Distribution, Market, OnPreemption
+
+if TYPE_CHECKING:
+    from spotadvisor.config.load import LoadSpec, Scaling
+    from spotadvisor.config.scenarios import ScenarioSpec
 
 Cloud = Literal["aws", "gcp", "azure"]
 SpotPrices = Literal["fixed", "history"]
@@ -31,7 +35,7 @@ class Workload:
     name
         A label for outputs.
     replicas
-        Ready replicas needed to serve the load (k, >= 1).
+        Ready replicas needed to serve the load (k, >= 1); with a ``load``, its peak.
     gpus_per_replica
         GPUs one replica needs, or None when given by memory or by the pools.
     gpu_memory_gb_per_replica
@@ -46,6 +50,8 @@ class Workload:
         Mean service time of a request [s] (default 20 s), exponential or fixed.
     throughput_tokens_per_s
         Tokens per second one replica serves [1/s], or None.
+    load
+        A time-varying load instead of a fixed ``replicas``, or None.
     """
 
     name: str
@@ -59,6 +65,7 @@ class Workload:
     request_duration_s: float
     request_duration_distribution: Distribution
     throughput_tokens_per_s: float | None
+    load: LoadSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +235,10 @@ class FleetFile:
         True when the file says ``risk: independent``.
     spot_prices
         ``fixed`` (current prices) or ``history`` (resampled price paths).
+    scaling
+        How the fleet follows a load (``scaling:``), or None.
+    scenarios
+        Failure what-ifs to run (``scenarios:``).
     """
 
     origin: str
@@ -241,3 +252,5 @@ class FleetFile:
     risk: RiskSettings
     risk_independent: bool
     spot_prices: SpotPrices
+    scaling: Scaling | None = None
+    scenarios: tuple[ScenarioSpec, ...] = ()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spotadvisor.bands import parse_band
+from spotadvisor.config.scenarios import ScenarioSpec, parse_scenarios
 from spotadvisor.config.sections import Section
 from spotadvisor.config.values import Where, parse_duration, parse_fraction
 from spotadvisor.config.yamlfile import read_yaml
@@ -20,6 +21,7 @@ RULE_KEYS = (
     "max_breach_probability",
     "min_availability",
     "forbid_band",
+    "must_survive",
 )
 POLICY_KEYS = (*RULE_KEYS, *(f"warn_{k}" for k in RULE_KEYS), "max_data_age")
 
@@ -52,6 +54,9 @@ class Limits:
         Lowest mean availability [fraction, e.g. 0.999].
     forbid_band
         Interruption bands no spot pool may be in (normalised labels).
+    must_survive
+        Failure what-ifs under which the month's SLA must survive (``any`` expands to
+        every zone, region or spot pool of the plan).
     """
 
     max_monthly_cost: float | None = None
@@ -59,6 +64,7 @@ class Limits:
     max_breach_probability: float | None = None
     min_availability: float | None = None
     forbid_band: tuple[str, ...] = ()
+    must_survive: tuple[ScenarioSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,7 @@ def _limits(section: Section, prefix: str) -> Limits:
             lambda v, w: parse_fraction(v, origin=w.origin, field=w.path, percent=True),
         ),
         forbid_band=section.optional(f"{prefix}forbid_band", parse_bands, ()),
+        must_survive=section.optional(f"{prefix}must_survive", parse_scenarios, ()),
     )
 
 

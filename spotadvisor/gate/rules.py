@@ -22,12 +22,43 @@ class Figures:
         Mean availability [0-1].
     spot_bands
         (pool name, band label) of every spot pool; unknown bands count as ``>20%``.
+    scenarios
+        The failure what-ifs simulated for the plan.
     """
 
     monthly_cost: float
     breach_probability: float
     availability: float
     spot_bands: tuple[tuple[str, str], ...] = ()
+    scenarios: tuple[ScenarioFigure, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScenarioFigure:
+    """The plan under one (expanded) failure what-if.
+
+    Attributes
+    ----------
+    source
+        The scenario as the policy wrote it (``zone-outage:any``).
+    label
+        The expanded scenario (``zone-outage:use1-az4``).
+    breach_probability
+        Probability that the month misses the SLA with the event [0-1].
+    budget
+        The plan's risk budget [0-1].
+    recovery_hours
+        Mean time back to the required replicas [h].
+    survives
+        Breach probability within the budget.
+    """
+
+    source: str
+    label: str
+    breach_probability: float
+    budget: float
+    recovery_hours: float
+    survives: bool
 
 
 @dataclass(frozen=True)
@@ -115,6 +146,17 @@ def _apply(
             f"{100 * limits.min_availability:g}%",
             f"mean availability {100 * plan.availability:.3f}% is {'at or above' if ok else 'below'} the {100 * limits.min_availability:g}% minimum",
         )
+    for spec in limits.must_survive:
+        for s in (s for s in plan.scenarios if s.source == spec.text):
+            add(
+                "must_survive",
+                s.survives,
+                f"{100 * s.breach_probability:.1f}% breach",
+                f"<= {100 * s.budget:g}%",
+                f"{s.label}: the month's SLA {'survives' if s.survives else 'does not survive'} "
+                f"(breach probability {100 * s.breach_probability:.1f}%, budget {100 * s.budget:g}%; "
+                f"back to the required replicas after {60 * s.recovery_hours:,.0f} min)",
+            )
     for band in limits.forbid_band:
         pools = [name for name, label in plan.spot_bands if label == band]
         add(

@@ -21,17 +21,19 @@ import numpy.typing as npt
 from spotadvisor.bands import parse_band
 from spotadvisor.catalog import offers_view
 from spotadvisor.config import FleetFile, load_fleet, parse_fleet
+from spotadvisor.config.scenarios import ScenarioSpec, expand
 from spotadvisor.config.yamlfile import load_yaml_text
 from spotadvisor.errors import DataError, UsageError
 from spotadvisor.fleet import ResolvedFleet, input_dates, resolve_fleet
 from spotadvisor.gate.policy import GatePolicy
-from spotadvisor.gate.rules import Figures, RuleResult, evaluate
+from spotadvisor.gate.rules import Figures, RuleResult, ScenarioFigure, evaluate
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
 from spotadvisor.sim.engine import simulate
 from spotadvisor.sim.model import HOURS_PER_MONTH
 from spotadvisor.sim.results import Metrics, TrialResults, summarize
 from spotadvisor.sources import TableData, load_table
 from spotadvisor.store import Store
+from spotadvisor.whatif import ScenarioOutcome, run_scenarios
 
 GATE_SEED = 20240601  # used when the plan fixes no seed: a gate must not change run to run
 SIGNIFICANT_SE = 2.0
@@ -115,6 +117,8 @@ class GateReport:
         Of both simulations.
     generated_at
         When the gate ran (UTC).
+    scenarios
+        The plan under each failure what-if (``--scenario``, ``must_survive``).
     """
 
     plan: Side
@@ -128,6 +132,7 @@ class GateReport:
     seed: int
     trials: int
     generated_at: datetime
+    scenarios: tuple[ScenarioOutcome, ...] = ()
 
     @property
     def failed(self) -> tuple[RuleResult, ...]:
@@ -196,6 +201,7 @@ def run_gate(
     policy: GatePolicy,
     baseline_path: Path | None = None,
     baseline_ref: str | None = None,
+    scenarios: tuple[ScenarioSpec, ...] = (),
 ) -> GateReport:
     """Simulate the plan and its baseline alike, compare them and apply ``policy``.
 
@@ -249,6 +255,10 @@ def run_gate(
                 file=str(plan_path),
                 fix="collect fresh data (spotadvisor collect) or import it, then run the gate again",
             )
+    outcomes, figures = _scenarios(plan_side, plan, scenarios, policy, seed)
+    plan_side = dataclasses.replace(
+        plan_side, figures=dataclasses.replace(plan_side.figures, scenarios=figures)
+    )
     results = evaluate(plan_side.figures, base_side.figures if base_side else None, policy)
     return GateReport(
         plan=plan_side,
@@ -262,7 +272,42 @@ def run_gate(
         seed=seed,
         trials=plan.trials,
         generated_at=now,
+        scenarios=outcomes,
     )
+
+
+def _scenarios(
+    side: Side,
+    plan: FleetFile,
+    asked: tuple[ScenarioSpec, ...],
+    policy: GatePolicy,
+    seed: int,
+) -> tuple[tuple[ScenarioOutcome, ...], tuple[ScenarioFigure, ...]]:
+    """Run ``--scenario`` and every ``must_survive`` what-if once, ``any`` expanded."""
+    sources: dict[str, list[str]] = {}
+    specs: list[ScenarioSpec] = []
+    pools = side.resolved.model.pools
+    for spec in (*asked, *policy.fail.must_survive, *policy.warn.must_survive):
+        for one in expand([spec], pools):
+            sources.setdefault(one.text, []).append(spec.text)
+            if all(s.text != one.text for s in specs):
+                specs.append(one)
+    if not specs:
+        return (), ()
+    outcomes = run_scenarios(side.resolved.model, specs, side.trials, seed=seed, sla=plan.sla)
+    figures = tuple(
+        ScenarioFigure(
+            source=source,
+            label=o.spec.label,
+            breach_probability=o.metrics.sla_breach_probability.value,
+            budget=plan.sla.max_breach_probability,
+            recovery_hours=o.recovery_hours.value,
+            survives=o.survives,
+        )
+        for o in outcomes
+        for source in dict.fromkeys(sources[o.spec.text])
+    )
+    return outcomes, figures
 
 
 def _side(label: str, fleet: FleetFile, view: object, data_label: object, seed: int) -> Side:

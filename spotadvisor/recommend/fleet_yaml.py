@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from spotadvisor.config import FleetFile
+from spotadvisor.config.load import LoadSpec
 from spotadvisor.recommend.candidates import Candidate
 
 
@@ -22,7 +23,11 @@ def _duration(hours: float) -> str:
 def fleet_document(fleet: FleetFile, candidate: Candidate, seed: int) -> dict[str, Any]:
     """The fleet-file mapping of a candidate, with the workload, SLA and risk it was judged on."""
     wl = fleet.workload
-    workload: dict[str, Any] = {"name": wl.name, "replicas": wl.replicas}
+    workload: dict[str, Any] = {"name": wl.name}
+    if wl.load is None:
+        workload["replicas"] = wl.replicas
+    else:
+        workload["load"] = load_document(wl.load)
     if wl.gpus_per_replica is not None:
         workload["gpus_per_replica"] = wl.gpus_per_replica
     if wl.gpu_memory_gb_per_replica is not None:
@@ -62,6 +67,19 @@ def fleet_document(fleet: FleetFile, candidate: Candidate, seed: int) -> dict[st
             pool["zone"] = key.zone
         pool |= {"instance": key.instance, "market": key.market, "count": count}
         pools.append(pool)
+    extra: dict[str, Any] = {}
+    if fleet.scaling is not None:
+        sc = fleet.scaling
+        extra["scaling"] = {
+            "baseline": sc.baseline,
+            "peak": sc.peak,
+            "scale_up_delay": _duration(sc.scale_up_delay_hours),
+            "prewarm": _duration(sc.prewarm_hours),
+            "cooldown": _duration(sc.cooldown_hours),
+            "critical_share": sc.critical_share,
+        }
+    if fleet.scenarios:
+        extra["scenarios"] = [s.text for s in fleet.scenarios]
     return {
         "workload": workload,
         "sla": {
@@ -75,7 +93,27 @@ def fleet_document(fleet: FleetFile, candidate: Candidate, seed: int) -> dict[st
         "policy": policy,
         "risk": risk,
         "spot_prices": fleet.spot_prices,
+        **extra,
     }
+
+
+def load_document(load: LoadSpec) -> dict[str, Any]:
+    """``workload.load`` as written back to a fleet file."""
+    if load.profile is not None:
+        return {
+            "profile": list(load.profile),
+            "timezone": load.timezone,
+            "start": load.start.isoformat(),
+        }
+    out: dict[str, Any] = {"csv": load.csv}
+    if load.column:
+        out["column"] = load.column
+    out["interval"] = _duration(load.interval_hours)
+    out["requests_per_replica"] = load.requests_per_replica
+    if load.max_replicas is not None:
+        out["max_replicas"] = load.max_replicas
+    out["start"] = load.start.isoformat()
+    return out
 
 
 def fleet_yaml(fleet: FleetFile, candidate: Candidate, seed: int, *, header: str = "") -> str:

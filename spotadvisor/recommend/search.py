@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast
 
+import numpy as np
 import pandas as pd
 
 from spotadvisor.config import FleetFile, PoolSpec
@@ -36,8 +37,10 @@ from spotadvisor.recommend.candidates import (
 )
 from spotadvisor.recommend.rank import frontier
 from spotadvisor.sim import closed_form as cf
+from spotadvisor.sim.load import demand_step
 from spotadvisor.sim.model import FleetModel, PoolModel
 from spotadvisor.sim.results import Metrics, summarize
+from spotadvisor.sim.scenarios import fleet_plan
 from spotadvisor.sim.sweep import simulate_many
 
 DEFAULT_FALLBACK_HOURS = 0.25
@@ -200,8 +203,15 @@ def candidate_model(
     chosen = tuple(
         dataclasses.replace(pools[key].model, count=count) for key, count in candidate.pools
     )
+    load = template.load
+    if load is not None:  # peaks on demand, priced like the candidate's own type
+        host = next((p for p in chosen if p.market == "on-demand"), chosen[0])
+        load = dataclasses.replace(
+            load, peak_price_per_hour=host.on_demand_price_per_hour, peak_region=host.region
+        )
     return dataclasses.replace(
         template,
+        load=load,
         pools=chosen,
         overprovision=candidate.overprovision,
         fallback_after_hours=candidate.fallback_after_hours,
@@ -210,12 +220,31 @@ def candidate_model(
 
 
 def nominal_cost(model: FleetModel) -> float:
-    """Cost over the horizon if every slot ran all the time at its pool's price [USD]."""
+    """Cost over the horizon if every slot ran all the time at its pool's price [USD].
+
+    With a load profile, plus the (deterministic) cost of the on-demand peak replicas.
+    """
     hourly = sum(p.count * p.price_per_hour for p in model.pools)
     spot = [p for p in model.pools if p.market == "spot"]
     if spot and model.overprovision:
         hourly += model.overprovision * sum(p.price_per_hour for p in spot) / len(spot)
-    return hourly * model.horizon_hours
+    peaks = fleet_plan(model).peak_cost if model.load is not None else 0.0
+    return hourly * model.horizon_hours + peaks
+
+
+def baseline_sizes(model: FleetModel) -> list[int]:
+    """Fleet sizes to try under a load: the lowest, median and highest demand (>= 1).
+
+    Without a load, just ``replicas``. The median is time-weighted.
+    """
+    if model.load is None:
+        return [model.replicas]
+    step = demand_step(model.load.demand, model.horizon_hours)
+    order = np.argsort(step.values)
+    weight = np.cumsum(step.lengths()[order])
+    median = int(step.values[order][np.searchsorted(weight, weight[-1] / 2)])
+    low, high = int(step.values.min()), int(step.values.max())
+    return sorted({max(1, low), max(1, median), max(1, high)})
 
 
 def availability_ceiling(model: FleetModel) -> float:
@@ -296,21 +325,19 @@ def search(
     template = resolved.model
     fallback = fleet.policy.fallback_after_hours or DEFAULT_FALLBACK_HOURS
 
-    candidates = build_candidates(pools, fleet.workload.replicas, fallback)
+    candidates = _all_candidates(pools, sizes := baseline_sizes(template), fallback)
     models = [candidate_model(c, pools, template) for c in candidates]
     nominal = [nominal_cost(m) for m in models]
-    baseline_index = min(
-        (i for i, c in enumerate(candidates) if c.spot_replicas == 0), key=lambda i: nominal[i]
-    )
-    best_sure = nominal[baseline_index]
+    baseline_index, sure_index = _references(candidates, nominal, sizes[-1])
+    best_sure = nominal[sure_index]
     over_budget = dominated = hopeless = 0
     survivors: list[int] = []
     for i, model in enumerate(models):
         if budget_usd is not None and nominal[i] > budget_usd:
             over_budget += 1
-        elif i != baseline_index and nominal[i] >= best_sure:
+        elif i not in (baseline_index, sure_index) and nominal[i] >= best_sure:
             dominated += 1
-        elif availability_ceiling(model) < fleet.sla.availability:
+        elif model.load is None and availability_ceiling(model) < fleet.sla.availability:
             hopeless += 1
         else:
             survivors.append(i)
@@ -340,6 +367,8 @@ def search(
     points = [(m.cost_mean.value, m.sla_breach_probability.value) for m in short_metrics]
     keep |= {survivors[j] for j in frontier(points)}
     keep.add(baseline_index)
+    if sure_index in survivors:
+        keep.add(sure_index)
     final = sorted(keep)
     full_metrics = _run([models[i] for i in final], trials, seed, fleet, on_progress, "evaluating")
     evaluated = tuple(
@@ -350,7 +379,33 @@ def search(
     stats = SearchStats(
         len(candidates), over_budget, dominated, hopeless, len(survivors), len(final), short, trials
     )
-    return SearchResult(evaluated, baseline, pools, stats, _summarise_notes(resolved.notes))
+    notes = _summarise_notes(resolved.notes)
+    if template.load is not None:
+        notes += (
+            f"time-varying load: fleets of {', '.join(map(str, sizes))} replicas tried, "
+            "with on-demand peak replicas for the demand above them",
+        )
+    return SearchResult(evaluated, baseline, pools, stats, notes)
+
+
+def _references(candidates: list[Candidate], nominal: list[float], peak: int) -> tuple[int, int]:
+    """The cheapest all-on-demand mix, and the cheapest sure one (all on demand at the peak).
+
+    Without a load the two are the same mix. Under a load, all on demand at the peak
+    size needs no peak replicas and meets any SLA for sure, so it bounds dominance.
+    """
+    all_on_demand = [i for i, c in enumerate(candidates) if c.spot_replicas == 0]
+    baseline = min(all_on_demand, key=lambda i: nominal[i])
+    sure = [i for i in all_on_demand if candidates[i].on_demand_replicas == peak]
+    return baseline, min(sure, key=lambda i: nominal[i]) if sure else baseline
+
+
+def _all_candidates(
+    pools: dict[PoolKey, ResolvedPool], sizes: list[int], fallback: float
+) -> list[Candidate]:
+    """Candidates for every fleet size; a mix that arises at two sizes is kept once."""
+    candidates = [c for size in sizes for c in build_candidates(pools, size, fallback)]
+    return list(dict.fromkeys(candidates)) if len(sizes) > 1 else candidates
 
 
 def _run(

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape, quoteattr
 from spotadvisor import __version__
 from spotadvisor.gate.rules import RuleResult
 from spotadvisor.gate.run import Change, GateReport
+from spotadvisor.render.scenarios import comparison_rows, scenario_document
 from spotadvisor.render.simulation import metrics_document
 from spotadvisor.render.values import plain
 from spotadvisor.schema import SCHEMA_VERSION
@@ -102,6 +103,7 @@ def render_markdown(report: GateReport) -> str:
         "|---|---:|---:|---:|---|",
         *(f"| {' | '.join(row)} |" for row in change_rows(report)),
         "",
+        *_scenario_markdown(report),
         "<details><summary>Details</summary>",
         "",
         "| Rule | Level | Result | Figure | Limit |",
@@ -197,4 +199,36 @@ def gate_document(report: GateReport) -> dict[str, Any]:
         "changes": [{k: plain(v) for k, v in c.__dict__.items()} for c in report.changes],
         "plan_metrics": metrics_document(report.plan.metrics),
         "baseline_metrics": metrics_document(report.baseline.metrics) if report.baseline else None,
+        "scenarios": [scenario_document(o) for o in report.scenarios],
     }
+
+
+def scenario_table(report: GateReport) -> Any:
+    """The plan beside each failure what-if, as a rich table."""
+    from spotadvisor.render.table import build_table
+
+    return build_table(
+        "The plan under failure what-ifs (same seed and trials)",
+        ["Metric", "Plan", *(o.spec.label for o in report.scenarios)],
+        _scenario_rows(report),
+        right=[False, True] + [True] * len(report.scenarios),
+    )
+
+
+def _scenario_rows(report: GateReport) -> list[list[str]]:
+    budget = report.plan.resolved.fleet.sla.max_breach_probability
+    return comparison_rows(report.plan.metrics, report.scenarios, budget)
+
+
+def _scenario_markdown(report: GateReport) -> list[str]:
+    if not report.scenarios:
+        return []
+    header = ["Metric", "Plan", *(f"`{o.spec.label}`" for o in report.scenarios)]
+    return [
+        "**Failure what-ifs**",
+        "",
+        f"| {' | '.join(header)} |",
+        "|---|" + "---:|" * (len(header) - 1),
+        *(f"| {' | '.join(row)} |" for row in _scenario_rows(report)),
+        "",
+    ]

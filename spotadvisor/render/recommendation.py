@@ -192,7 +192,18 @@ def explanation(rec: Recommendation) -> str:
             f" Its risk comes from {c.spot_replicas + c.overprovision} spot replicas in "
             f"{', '.join(bands)} interruption band{'s' if len(bands) > 1 else ''}, spread over "
             f"{zones} zone{'s' if zones > 1 else ''} in {regions} region{'s' if regions > 1 else ''}; "
-            + _headroom(slots, fleet.workload.replicas, fleet.workload.cold_start_hours)
+            + _headroom(
+                slots,
+                c.spot_replicas + c.on_demand_replicas
+                if fleet.workload.load is not None
+                else fleet.workload.replicas,
+                fleet.workload.cold_start_hours,
+            )
+        )
+    if fleet.workload.load is not None:
+        text += (
+            " The mix is the always-on baseline of a time-varying load; on-demand peak replicas "
+            "(in the costs above) serve the demand above it."
         )
     cheaper = [
         x

@@ -87,7 +87,8 @@ def simulation_document(report: SimulationReport) -> dict[str, Any]:
         "trials": fleet.trials,
         "horizon_hours": fleet.horizon_hours,
         "inputs": {
-            "workload": asdict(fleet.workload),
+            "workload": workload_document(fleet),
+            "scaling": asdict(fleet.scaling) if fleet.scaling else None,
             "sla": asdict(fleet.sla),
             "policy": asdict(fleet.policy),
             "risk": "independent" if fleet.risk_independent else asdict(fleet.risk),
@@ -98,7 +99,28 @@ def simulation_document(report: SimulationReport) -> dict[str, Any]:
         "data": [t.provenance(report.generated_at) for t in report.data],
         **metrics_document(report.metrics),
         "verdict": {"status": status, "text": text},
+        **_scenarios(report),
     }
+
+
+def workload_document(fleet: FleetFile) -> dict[str, Any]:
+    """The workload as JSON: a CSV load's series is summarised, dates are ISO text."""
+    workload = asdict(fleet.workload)
+    load = workload.pop("load")
+    if load is not None:
+        series = load.pop("series")
+        load["start"] = load["start"].isoformat()
+        load["series_points"] = len(series) if series is not None else None
+    workload["load"] = load
+    return workload
+
+
+def _scenarios(report: SimulationReport) -> dict[str, Any]:
+    if not report.scenarios:
+        return {}
+    from spotadvisor.render.scenarios import scenario_document
+
+    return {"scenarios": [scenario_document(o) for o in report.scenarios]}
 
 
 def _pm(e: Estimate, scale: float = 1.0, fmt: str = "{:,.2f}", unit: str = "") -> tuple[str, str]:
