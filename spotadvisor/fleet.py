@@ -358,7 +358,7 @@ def _hazard(
 ) -> Hazard:
     override = spec.interruption
     if override is not None:
-        sources["interruption"] = "fleet file"
+        sources["interruption"] = override.origin
         if override.band is not None:
             band = parse_band(override.band)
             assert band is not None  # the config layer validated it

@@ -91,7 +91,9 @@ class ParamsApplier:
                 continue
             label = f"fleet[{spec.index}] ({fitted.label})"
             interruption = spec.interruption
-            mine = InterruptionOverride(monthly_rate=fitted.monthly_rate)
+            mine = InterruptionOverride(
+                monthly_rate=fitted.monthly_rate, origin=f"parameter file {self.params.origin}"
+            )
             if interruption is None and fitted.monthly_rate is not None:
                 interruption = mine
             elif interruption is not None and interruption != mine:  # not our own earlier pass

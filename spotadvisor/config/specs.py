@@ -7,7 +7,7 @@ These hold the file's content only; nothing is looked up. A resolver turns a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from spotadvisor.sim.model import Distribution, Market, OnPreemption
@@ -96,11 +96,15 @@ class InterruptionOverride:
         Expected preemptions per instance per month [1/month] (exact, not drawn).
     mean_time_to_preemption_hours
         Mean time between preemptions of one instance [h] (exact, not drawn).
+    origin
+        Where the rate came from, as shown in the pools table ("fleet file", a parameter
+        file, measured events); not part of equality.
     """
 
     band: str | None = None
     monthly_rate: float | None = None
     mean_time_to_preemption_hours: float | None = None
+    origin: str = field(default="fleet file", compare=False)
 
 
 @dataclass(frozen=True)

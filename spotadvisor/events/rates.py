@@ -118,11 +118,11 @@ class MeasuredRates:
             if spec.market != "spot" or spec.interruption is not None or found is None:
                 pools.append(spec)
                 continue
-            rate, _, _ = found
+            rate, n, months = found
             self.used[(spec.cloud, spec.region, spec.instance)] = rate
-            pools.append(
-                dataclasses.replace(spec, interruption=InterruptionOverride(monthly_rate=rate))
-            )
+            origin = f"measured: {n} interruption(s) in {months:.2f} instance-months"
+            measured = InterruptionOverride(monthly_rate=rate, origin=origin)
+            pools.append(dataclasses.replace(spec, interruption=measured))
         self._summarise(known)
         return dataclasses.replace(fleet, pools=tuple(pools))
 

@@ -206,9 +206,11 @@ def test_precedence_pool_setting_then_fitted_pool_then_fitted_risk_then_fleet() 
     az1, az2, gcp_a, gcp_b, on_demand = out.pools
     # no zone entry for an AWS zone ID: the region-level entry applies
     assert az1.interruption is not None and az1.interruption.monthly_rate == 3.0
+    assert az1.interruption.origin == "parameter file params.yaml"  # the pools table's source
     assert az1.risk is not None and az1.risk.bulk_fraction == 0.7
     # the fleet file's own interruption: and risk keys win
     assert az2.interruption is not None and az2.interruption.band == "5-10%"
+    assert az2.interruption.origin == "fleet file"
     assert az2.risk is not None and az2.risk.bulk_fraction == 0.2
     # a zone entry beats the region entry; a zone without one gets the region's
     assert gcp_a.interruption is not None and gcp_a.interruption.monthly_rate == 40.0

@@ -151,6 +151,7 @@ def test_measured_rates_become_exact_hazards(store_copy: Path) -> None:
     expected = (3 + 0.5) / (744 / 730) / 730  # Jeffreys mean per instance-month -> per hour
     for pool in spot.values():
         assert pool.model.hazard.rate_per_hour == pytest.approx(expected)
+        assert pool.sources["interruption"] == "measured: 3 interruption(s) in 1.02 instance-months"
     others = [
         p for k, p in rec.search.pools.items() if k.market == "spot" and k.instance != "p5.48xlarge"
     ]
