@@ -35,8 +35,9 @@ NOTICE_PATHS = {
 # a hook that records what it was told, and on Azure the event's status at that moment
 HOOK = textwrap.dedent(
     """
-    import json, os, sys, urllib.request
+    import json, os, sys, time, urllib.request
     seen = {k: v for k, v in os.environ.items() if k.startswith("SPOTADVISOR_")}
+    seen["hook_started"] = time.time()
     if seen["SPOTADVISOR_CLOUD"] == "azure":
         ask = urllib.request.Request(
             sys.argv[2] + "/metadata/scheduledevents?api-version=2020-07-01",
@@ -133,8 +134,8 @@ def test_termination_end_to_end(cloud: str, tmp_path: Path) -> None:
     (seen,) = [json.loads(x) for x in runs.read_text().splitlines()]
     assert mock.deadline is not None
     deadline = datetime.fromisoformat(seen["SPOTADVISOR_DEADLINE"]).timestamp()
-    if cloud == "gcp":  # first seen + 30 s: within the poll that saw the notice
-        assert abs(deadline - mock.deadline) < 1.0
+    if cloud == "gcp":  # first seen + 30 s: the agent saw it after it was set, before the hook
+        assert mock.deadline - 0.01 <= deadline <= float(seen["hook_started"]) + 30.0
     else:
         assert deadline == int(mock.deadline)
     assert seen["SPOTADVISOR_EVENT_ID"] == record["event_id"]
