@@ -8,6 +8,7 @@ commands so ``spotadvisor --help`` stays fast.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -35,6 +36,7 @@ from spotadvisor.commands.simulate import EPILOG as SIMULATE_EPILOG
 from spotadvisor.commands.simulate import simulate
 from spotadvisor.commands.watch import EPILOG as WATCH_EPILOG
 from spotadvisor.commands.watch import watch
+from spotadvisor.errors import ExitCode
 
 app = typer.Typer(
     name="spotadvisor",
@@ -99,6 +101,37 @@ app.add_typer(data_commands.app, name="data")
 app.add_typer(events_commands.app, name="events")
 
 
+def _parser_error(name: str) -> type[Exception]:
+    """The option parser's ``UsageError`` / ``ClickException`` class.
+
+    Found through ``typer.BadParameter`` because typer may carry its own copy of click.
+    """
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="spotadvisor")
+    """Console-script entry point.
+
+    Usage errors found by the option parser (a missing argument, an unknown option, a
+    value out of range) print one line and exit 2, like every other input error.
+    """
+    parser_usage_error, parser_error = _parser_error("UsageError"), _parser_error("ClickException")
+    try:
+        code = app(prog_name="spotadvisor", standalone_mode=False)
+    except parser_usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "spotadvisor"
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        message += "" if message.endswith((".", "?", "!")) else "."
+        print(f"error: {where}: {message} See '{where} --help'.", file=sys.stderr)
+        sys.exit(ExitCode.BAD_INPUT)
+    except parser_error as exc:
+        print(f"error: {' '.join(exc.format_message().split())}", file=sys.stderr)  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -11,6 +11,9 @@ import difflib
 from collections.abc import Iterable
 from enum import IntEnum
 
+COMMAND_LINE = "command line"
+"""The ``file`` of an error in a flag's value: left out of the one-line message."""
+
 
 class ExitCode(IntEnum):
     """Process exit codes, as documented in the README."""
@@ -57,8 +60,13 @@ class SpotadvisorError(Exception):
 
     def one_line(self) -> str:
         """The error as one line: ``file: field: message. fix``."""
-        where = ": ".join(part for part in (self.file, self.field) if part)
-        text = f"{where}: {self.message}" if where else self.message
+        # "command line" is where flags come from, not a file; a message that already starts
+        # with its place (a duration error re-raised for its option) is not prefixed twice
+        parts = [p for p in (self.file, self.field) if p and p != COMMAND_LINE]
+        text = self.message
+        for part in reversed(parts):
+            if not text.startswith(f"{part}: "):
+                text = f"{part}: {text}"
         text = _sentence(text)
         if self.fix:
             text = f"{text} {_sentence(self.fix)}"

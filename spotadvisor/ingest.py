@@ -12,8 +12,10 @@ import pandas as pd
 
 from spotadvisor.errors import UsageError, did_you_mean
 from spotadvisor.importers.base import FileFormat
+from spotadvisor.importers.billing import azure_views as azure
+from spotadvisor.importers.billing.azure import Metric
 from spotadvisor.importers.registry import parse_files
-from spotadvisor.schema import TABLES
+from spotadvisor.schema import BILLING, TABLES
 from spotadvisor.snapshot import snapshot_info
 from spotadvisor.sources import TableData, load_table
 from spotadvisor.store import Store, UpsertResult
@@ -51,14 +53,51 @@ def import_files(
     dry_run: bool = False,
     on_file: Callable[[Path, FileFormat], None] | None = None,
 ) -> ImportReport:
-    """Parse every file, then write all of them in one transaction (or none on error)."""
+    """Parse every file, then write all of them in one transaction (or none on error).
+
+    Azure actual- and amortised-cost exports are two views of the same usage: one view is
+    kept per subscription and month (``importers.billing.azure_views.one_view``), so an actual
+    export covered by an amortised one of the same import is skipped with a note, and a
+    file overlapping stored rows of the other view is refused before anything is written.
+    """
     batches = parse_files(
         paths, format_name=format_name, as_of=as_of, source=source, on_file=on_file
     )
-    parsed = tuple((b.table.name, b.source, b.origin, len(b.frame)) for b in batches)
-    notes = tuple(n for b in batches for n in b.notes)
-    results = () if dry_run else tuple(store.write(batches))
+    stored = _stored_views(store) if any(azure.view_of(b.notes) for b in batches) else []
+    skipped = azure.one_view(batches, stored)
+    kept = [b for b, skip in zip(batches, skipped, strict=True) if skip is None]
+    parsed = tuple((b.table.name, b.source, b.origin, len(b.frame)) for b in kept)
+    notes = tuple(
+        n
+        for b, skip in zip(batches, skipped, strict=True)
+        for n in (b.notes if skip is None else (*b.notes, skip))
+    )
+    results = () if dry_run else tuple(store.write(kept))
     return ImportReport(results, parsed, notes, dry_run)
+
+
+def _stored_views(store: Store) -> list[azure.ViewCover]:
+    """The subscription-months each stored Azure cost-details source holds, and its view
+    (the metric note its batches left in the ingest log)."""
+    if not store.exists():
+        return []
+    log = store.ingest_log()
+    if log.empty:
+        return []
+    views: dict[str, set[Metric]] = {}
+    for table, source, notes in zip(log["table_name"], log["source"], log["notes"], strict=True):
+        view = azure.view_of([notes]) if table == BILLING.name and isinstance(notes, str) else None
+        if view is not None:
+            views.setdefault(str(source), set()).add(view)
+    if not views:
+        return []
+    rows = store.read(BILLING)
+    rows = rows[rows["source"].isin(list(views))]
+    return [
+        azure.ViewCover(str(source), view, azure.covered_months(group))
+        for source, group in rows.groupby("source", sort=True)
+        for view in sorted(views[str(source)])
+    ]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy as np
 
 from spotadvisor.catalog import offers_view
 from spotadvisor.config import FleetFile, load_fleet
-from spotadvisor.config.scenarios import ScenarioSpec
+from spotadvisor.config.scenarios import ScenarioSpec, not_applicable
 from spotadvisor.fleet import ResolvedFleet, resolve_fleet
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS, SPOT_PRICE_HISTORY
 from spotadvisor.sim.engine import simulate
@@ -115,9 +115,10 @@ def simulate_fleet(
         resolved.model, fleet.trials, np.random.default_rng(used_seed), on_progress=on_progress
     )
     metrics = summarize(results, fleet.sla.availability)
-    outcomes = run_scenarios(
-        resolved.model, (*fleet.scenarios, *scenarios), results, seed=used_seed, sla=fleet.sla
-    )
+    what_ifs = (*fleet.scenarios, *scenarios)
+    outcomes = run_scenarios(resolved.model, what_ifs, results, seed=used_seed, sla=fleet.sla)
+    skipped = not_applicable(what_ifs, resolved.model.pools)
+    resolved = dataclasses.replace(resolved, notes=(*resolved.notes, *skipped))
     return SimulationReport(
         resolved, used_seed, results, metrics, tuple(data), datetime.now(UTC), outcomes
     )

@@ -16,10 +16,11 @@ from spotadvisor import __version__
 from spotadvisor.cli import app
 from spotadvisor.schema import OFFERS
 from spotadvisor.store import Store
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 
 runner = CliRunner()
 CATALOG = FIXTURES / "skypilot_catalog"
+EXAMPLE = ROOT / "examples" / "llama70b-fleet.yaml"
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -156,6 +157,10 @@ def test_output_file(tmp_path: Path) -> None:
         (["offers", "--gpus", "eight"], "--gpus: 'eight' is not a GPU count"),
         (["offers", "--max-band", "low"], "--max-band: 'low' is not an interruption band"),
         (["data", "import", "/nonexistent/file.json"], "/nonexistent/file.json: file not found"),
+        (["data", "import", str(ROOT / "README.md")], "(or name it with --file-format if"),
+        (["simulate", str(EXAMPLE), "--horizon", "0s"], "error: --horizon: '0s' must be longer"),
+        (["simulate", str(EXAMPLE), "--horizon", "10"], "error: --horizon: the number '10' has"),
+        (["simulate", str(EXAMPLE), "--params", str(EXAMPLE)], "this is a fleet file, not a"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], expected: str) -> None:
@@ -169,6 +174,26 @@ def test_bad_input_is_one_line_exit_2(args: list[str], expected: str) -> None:
 def test_typer_usage_errors_exit_2() -> None:
     code, _, err = run("offers", "--sort", "cheapest")
     assert code == 2 and "cheapest" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["simulate"], "error: spotadvisor simulate: Missing argument 'FLEET.yaml'."),
+        (["simulate", "x.yaml", "--trials", "0"], "error: spotadvisor simulate: Invalid value"),
+        (["offers", "--bogus"], "error: spotadvisor offers: No such option: --bogus"),
+        (["nosuch"], "error: spotadvisor: No such command 'nosuch'."),
+    ],
+)
+def test_parser_errors_from_the_installed_command_are_one_line(
+    args: list[str], expected: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "spotadvisor", *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(expected) and line.endswith("--help'."), line
 
 
 def test_debug_shows_the_traceback() -> None:

@@ -137,3 +137,78 @@ def test_recommend_picks_a_spot_baseline_with_on_demand_peaks(tmp_path: Path) ->
     assert any(p["market"] == "spot" for p in best["pools"])
     all_on_demand = doc["baseline"]["cost_usd_per_month_mean"]  # type: ignore[index]
     assert best["cost_usd_per_month_mean"] < 0.7 * all_on_demand
+
+
+def zoneless(tmp_path: Path) -> Path:
+    """The fragile plan with its spot pool's zone left out."""
+    plan = tmp_path / "zoneless.yaml"
+    plan.write_text((GATE / "zone-fragile.yaml").read_text().replace("zone: use1-az1, ", ""))
+    return plan
+
+
+def test_zone_outage_any_on_a_fleet_without_zones_is_refused_not_passed(tmp_path: Path) -> None:
+    plan = zoneless(tmp_path)
+    for args in (
+        ["gate", str(plan), "--must-survive", "zone-outage:any"],
+        ["simulate", str(plan), "--scenario", "zone-outage:any"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.stdout
+        (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+        assert "no pool of the fleet names a zone" in line and "region-loss:any" in line
+
+
+def test_spot_what_ifs_on_an_all_on_demand_plan_pass_with_a_note(tmp_path: Path) -> None:
+    plan = tmp_path / "on-demand.yaml"
+    plan.write_text(
+        "workload: {name: chat, replicas: 2}\ntrials: 100\nseed: 1\n"
+        "fleet: [{cloud: aws, region: us-east-1, instance: p4d.24xlarge, market: on-demand,"
+        " count: 2, price_per_hour: 22.0}]\n"
+    )
+    result = runner.invoke(app, ["gate", str(plan), "--must-survive", "mass-preemption:any:1"])
+    assert result.exit_code == 0, result.stderr
+    assert "has no spot pool, so it survives this by construction" in result.stderr
+
+
+def test_a_bad_scenario_in_the_file_names_the_file_and_the_entry(tmp_path: Path) -> None:
+    plan = tmp_path / "bad.yaml"
+    plan.write_text((GATE / "zone-fragile.yaml").read_text() + "scenarios: [zone-outage:nowhere]\n")
+    result = runner.invoke(app, ["simulate", str(plan)])
+    assert result.exit_code == 2
+    assert f"error: {plan}: scenarios[0]: zone-outage:nowhere: no zone 'nowhere'" in result.stderr
+    flag = runner.invoke(app, ["simulate", str(plan), "--scenario", "zone-outage:any@3d+0s"])
+    assert "error: --scenario: '0s' must be longer than zero" in flag.stderr
+
+
+def test_saved_fleet_keeps_only_the_what_ifs_of_its_own_pools(tmp_path: Path) -> None:
+    saved = tmp_path / "chosen.yaml"
+    result = runner.invoke(
+        app,
+        ["recommend", "--workload", str(DIURNAL), "--quick", "--regions", "us-east-2",
+         "--save-fleet", str(saved)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    text = saved.read_text()
+    zones = {z for z in ("use2-az1", "use2-az2", "use2-az3") if f"zone: {z}" in text}
+    for scenario, zone in (
+        ("zone-outage:use2-az1@T+10d+6h", "use2-az1"),
+        ("capacity-drought:use2-az2@12d+4h", "use2-az2"),
+    ):
+        if zone in zones:
+            assert f"- {scenario}" in text or f"'{scenario}'" in text or scenario in text
+        else:
+            assert "What-ifs left out" in text and scenario in result.stderr
+    simulated = runner.invoke(app, ["simulate", str(saved), "--trials", "100"])
+    assert simulated.exit_code == 0, simulated.stderr
+
+
+def test_a_load_profile_reads_as_the_replicas_needed_and_costs_name_their_period() -> None:
+    result = runner.invoke(
+        app, ["simulate", str(DIURNAL), "--trials", "100", "--scenario", "zone-outage:any@2d+1h"]
+    )
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "the replicas needed, on demand (peak 6)" in text
+    assert "the replicas needed on demand ($" in text  # the verdict
+    assert "Cost, per 30 days" in text and "Extra cost, per 30 days" in text
+    assert not result.stderr.startswith("\n")

@@ -145,6 +145,11 @@ def load_params(path: Path) -> Params:
 def parse_params(doc: object, *, origin: str) -> Params:
     """Validate a loaded parameter document (see :func:`load_params`)."""
     where = Where(origin)
+    if isinstance(doc, dict) and "spotadvisor" not in doc and {"workload", "fleet"} & set(doc):
+        raise where.error(
+            "this is a fleet file, not a parameter file",
+            "give it as the FLEET argument; --params takes the file 'spotadvisor calibrate -o' writes",
+        )
     top = Section.read(doc, where, TOP_KEYS, fix=_FIX_TOP)
     if top.data.get("spotadvisor") != KIND:
         raise top.at("spotadvisor").error(

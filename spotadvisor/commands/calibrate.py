@@ -169,8 +169,13 @@ def _tables(result: object) -> None:
         )
     parts.append(
         Text(
-            f"{len(cal.traces)} series, {len(cal.pools)} pools, {len(cal.sets)} aligned sets",
+            f"{_count(len(cal.traces), 'series', 'series')}, {_count(len(cal.pools), 'pool', 'pools')}, "
+            f"{_count(len(cal.sets), 'aligned set', 'aligned sets')}",
             style="dim",
         )
     )
     print_renderable(Group(*parts))
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

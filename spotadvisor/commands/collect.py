@@ -15,8 +15,8 @@ from spotadvisor.commands.common import (
     emit,
     handle_errors,
     note,
+    progress_on_stderr,
     split_values,
-    stderr,
 )
 
 if TYPE_CHECKING:
@@ -475,8 +475,7 @@ def _run_collection(
         TextColumn("{task.description:<12}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=stderr(),
-        transient=True,
+        **progress_on_stderr(),
     )
     with progress:
         counts: dict[str, int] = {}

@@ -41,6 +41,16 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def progress_on_stderr() -> dict[str, Any]:
+    """Keyword arguments for a ``rich.progress.Progress`` that draws on stderr.
+
+    Transient, and off when stderr is not a terminal: a bar that was never drawn would
+    still leave an empty line in a CI log or a captured stream.
+    """
+    console = stderr()
+    return {"console": console, "transient": True, "disable": not console.is_terminal}
+
+
 def note(message: str) -> None:
     """A remark on stderr, kept as one line."""
     stderr().print(message, markup=False)

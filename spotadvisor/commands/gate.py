@@ -136,8 +136,9 @@ def gate(
     )
     from spotadvisor.config.scenarios import parse_scenario
     from spotadvisor.config.values import Where
+    from spotadvisor.errors import COMMAND_LINE
 
-    what_ifs = tuple(parse_scenario(s, Where("command line", "--scenario")) for s in scenario or [])
+    what_ifs = tuple(parse_scenario(s, Where(COMMAND_LINE, "--scenario")) for s in scenario or [])
     report = run_gate(
         Store(resolve_store_path(cli_state(ctx).db)),
         plan,
@@ -159,6 +160,8 @@ def _render(report: GateReport, output_format: GateFormat, output: Path | None) 
     from spotadvisor.render.json import render_json
     from spotadvisor.render.table import build_table, print_renderable, renderable_text
 
+    for line in report.notes:
+        note(f"note: {line}")
     if output_format is GateFormat.json:
         emit(render_json(view.gate_document(report)), output)
     elif output_format is GateFormat.markdown:

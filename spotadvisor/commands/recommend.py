@@ -17,8 +17,8 @@ from spotadvisor.commands.common import (
     handle_errors,
     note,
     option_fraction,
+    progress_on_stderr,
     split_values,
-    stderr,
 )
 
 if TYPE_CHECKING:
@@ -229,8 +229,7 @@ def recommend(
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("mixes"),
-        console=stderr(),
-        transient=True,
+        **progress_on_stderr(),
     )
     with progress:
         task = progress.add_task("searching", total=None)
@@ -375,8 +374,15 @@ def _render(
         emit(text, output)
         return
     fleet = rec.fleet
+    load = fleet.workload.load
+    peak = load.peak() if load is not None else None
+    serving = (
+        f"{fleet.workload.replicas} replicas"
+        if load is None
+        else "a load profile" + (f" (peak {peak} replicas)" if peak is not None else "")
+    )
     title = (
-        f"{fleet.workload.replicas} replicas of {fleet.workload.name}: {100 * fleet.sla.availability:g}% availability, "
+        f"{serving} of {fleet.workload.name}: {100 * fleet.sla.availability:g}% availability, "
         f"risk budget {100 * fleet.sla.max_breach_probability:g}%"
     )
     parts: list[object] = [
@@ -432,7 +438,7 @@ def _explain(rec: Recommendation, rank: int) -> list[object]:
 
 def _save(rec: Recommendation, path: Path, explain: int | None) -> None:
     from spotadvisor.errors import UsageError
-    from spotadvisor.recommend.fleet_yaml import fleet_yaml
+    from spotadvisor.recommend.fleet_yaml import fleet_yaml, scenarios_for
     from spotadvisor.render.recommendation import describe_mix
 
     if explain is not None:
@@ -447,3 +453,8 @@ def _save(rec: Recommendation, path: Path, explain: int | None) -> None:
         )
     header = f"Written by spotadvisor recommend on {rec.generated_at:%Y-%m-%d}: {describe_mix(chosen.candidate)}"
     emit(fleet_yaml(rec.fleet, chosen.candidate, rec.seed, header=header), path)
+    _, dropped = scenarios_for(rec.fleet, chosen.candidate)
+    if dropped:
+        note(
+            f"note: left out of {path} (they name pools the mix does not use): {', '.join(dropped)}"
+        )

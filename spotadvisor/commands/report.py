@@ -14,8 +14,8 @@ from spotadvisor.commands.common import (
     handle_errors,
     note,
     option_fraction,
+    progress_on_stderr,
     split_values,
-    stderr,
 )
 
 if TYPE_CHECKING:
@@ -329,8 +329,7 @@ def _build(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=stderr(),
-        transient=True,
+        **progress_on_stderr(),
     )
     with progress:
         task = progress.add_task("report", total=None)

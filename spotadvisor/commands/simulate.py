@@ -15,7 +15,7 @@ from spotadvisor.commands.common import (
     emit,
     handle_errors,
     note,
-    stderr,
+    progress_on_stderr,
 )
 
 if TYPE_CHECKING:
@@ -84,16 +84,16 @@ def simulate(
     )
 
     from spotadvisor.calibrate.apply import params_applier
-    from spotadvisor.config import parse_duration
     from spotadvisor.config.scenarios import parse_scenario
-    from spotadvisor.config.values import Where
+    from spotadvisor.config.values import Where, as_hours
+    from spotadvisor.errors import COMMAND_LINE
     from spotadvisor.simulate import simulate_fleet
     from spotadvisor.store import Store, resolve_store_path
 
     horizon_hours = (
-        parse_duration(horizon, origin="--horizon", field="--horizon") if horizon else None
+        as_hours(horizon, Where(COMMAND_LINE, "--horizon"), positive=True) if horizon else None
     )
-    what_ifs = [parse_scenario(s, Where("command line", "--scenario")) for s in scenario or []]
+    what_ifs = [parse_scenario(s, Where(COMMAND_LINE, "--scenario")) for s in scenario or []]
     applier = params_applier(params) if params is not None else None
     store = Store(resolve_store_path(cli_state(ctx).db))
     progress = Progress(
@@ -102,8 +102,7 @@ def simulate(
         MofNCompleteColumn(),
         TextColumn("trials"),
         TimeRemainingColumn(),
-        console=stderr(),
-        transient=True,
+        **progress_on_stderr(),
     )
     with progress:
         task = progress.add_task("simulate", total=None)

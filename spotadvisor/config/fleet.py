@@ -152,6 +152,11 @@ def parse_fleet(doc: object, *, origin: str) -> FleetFile:
         raise where.error(
             "the fleet file is empty", "start it with a workload: block (SPEC section 3)"
         )
+    if isinstance(doc, dict) and doc.get("spotadvisor") == "calibrated-parameters":
+        raise where.error(
+            "this is a parameter file written by 'spotadvisor calibrate', not a fleet file",
+            "pass it with --params and give a fleet file (workload:, sla:, fleet:) here",
+        )
     top = Section.read(
         doc,
         where,

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from spotadvisor.config.values import Where, as_fraction, as_hours, as_number
-from spotadvisor.errors import UsageError, did_you_mean
+from spotadvisor.errors import COMMAND_LINE, did_you_mean
 from spotadvisor.sim.model import PoolModel
 from spotadvisor.sim.scenarios import ScenarioEvent
 
@@ -69,6 +69,9 @@ class ScenarioSpec:
         Share of serving replicas preempted (mass preemption) [0-1].
     text
         The scenario as written, for outputs.
+    where
+        Where it was written (a fleet file's ``scenarios[N]`` or ``--scenario``), for
+        errors found when it meets the fleet.
     """
 
     kind: Kind
@@ -78,6 +81,7 @@ class ScenarioSpec:
     factor: float = 1.0
     fraction: float = 1.0
     text: str = ""
+    where: Where = field(default=Where(COMMAND_LINE, "--scenario"), compare=False)
 
     @property
     def label(self) -> str:
@@ -110,7 +114,7 @@ def parse_scenario(text: object, where: Where) -> ScenarioSpec:
     duration = DEFAULT_DURATION_HOURS if kind != "mass-preemption" else 0.0
     if at_sign:
         at, duration = _when(when.strip(), kind, where, example)
-    spec = ScenarioSpec(kind, what.strip(), at, duration, text=raw)
+    spec = ScenarioSpec(kind, what.strip(), at, duration, text=raw, where=where)
     if kind == "price-spike":
         match = _SPIKE.match(spec.target)
         if not match:
@@ -154,7 +158,17 @@ def parse_scenarios(value: object, where: Where) -> tuple[ScenarioSpec, ...]:
 
 
 def expand(specs: Sequence[ScenarioSpec], pools: Sequence[PoolModel]) -> list[ScenarioSpec]:
-    """Scenarios with ``any`` replaced by one per zone, region or spot pool of the fleet."""
+    """Scenarios with ``any`` replaced by one per zone, region or spot pool of the fleet.
+
+    A spot-only what-if (price spike, drought, mass preemption) on a fleet without spot
+    pools expands to nothing: such a fleet survives it (:func:`not_applicable` says so).
+
+    Raises
+    ------
+    UsageError
+        For ``zone-outage:any`` when no pool names a zone: the rule could not be tested,
+        and passing it silently would let a gate pass on nothing.
+    """
     out: list[ScenarioSpec] = []
     for spec in specs:
         if spec.target != "any":
@@ -162,6 +176,11 @@ def expand(specs: Sequence[ScenarioSpec], pools: Sequence[PoolModel]) -> list[Sc
             continue
         if spec.kind == "zone-outage":
             targets = _unique(p.zone for p in pools if p.zone)
+            if not targets:
+                raise spec.where.error(
+                    f"{spec.text}: no pool of the fleet names a zone, so no zone can be lost",
+                    "give the pools a zone (e.g. zone: use1-az4), or test region-loss:any",
+                )
         elif spec.kind == "region-loss":
             targets = _unique(p.region for p in pools)
         else:
@@ -169,6 +188,17 @@ def expand(specs: Sequence[ScenarioSpec], pools: Sequence[PoolModel]) -> list[Sc
         for target in targets:
             out.append(replace(spec, target=target, text=spec.text.replace("any", target, 1)))
     return out
+
+
+def not_applicable(specs: Sequence[ScenarioSpec], pools: Sequence[PoolModel]) -> list[str]:
+    """Notes for spot-only ``any`` what-ifs that a fleet without spot pools survives as is."""
+    if any(p.market == "spot" for p in pools):
+        return []
+    return [
+        f"{spec.text}: the fleet has no spot pool, so it survives this by construction"
+        for spec in specs
+        if spec.target == "any" and spec.kind not in ("zone-outage", "region-loss")
+    ]
 
 
 def _unique(values: object) -> list[str]:
@@ -190,15 +220,13 @@ def to_events(
         When the zone, region or pool matches nothing in the fleet, or the scenario
         starts after the horizon.
     """
-    field = "--scenario"
     if spec.at_hours is None:
         spec = replace(spec, at_hours=horizon_hours / 2)
     assert spec.at_hours is not None
     if spec.at_hours >= horizon_hours:
-        raise UsageError(
+        raise spec.where.error(
             f"{spec.text} starts at {spec.at_hours:g} h, after the {horizon_hours:g} h horizon",
-            field=field,
-            fix="start it earlier or use a longer --horizon",
+            "start it earlier or use a longer --horizon",
         )
     if spec.kind == "zone-outage":
         hit = [i for i, p in enumerate(pools) if p.zone == spec.target]
@@ -257,8 +285,10 @@ def _found(hit: list[int], spec: ScenarioSpec, names: list[str], what: str) -> N
         return
     choices = _unique(names)
     hint = did_you_mean(spec.target, choices)
-    raise UsageError(
-        f"{spec.text}: no {what} {spec.target!r} in the fleet",
-        field="--scenario",
-        fix=hint or (f"use one of {', '.join(choices)}" if choices else "the fleet has none"),
-    )
+    if hint or choices:
+        fix = hint or f"use one of {', '.join(choices)}"
+    elif what == "zone":
+        fix = "no pool of the fleet names a zone: give the pools a zone, or test a region-loss"
+    else:
+        fix = "the fleet has no spot pool: spot what-ifs need one"
+    raise spec.where.error(f"{spec.text}: no {what} {spec.target!r} in the fleet", fix)

@@ -243,7 +243,9 @@ def as_hours(value: object, where: Where, *, positive: bool = False) -> float:
     """A duration [h], >= 0; > 0 when ``positive``. Correctly rounded: ``20m`` is ``20 / 60``."""
     hours = _to_float(_duration_seconds(value, where) / 3600, value, where)
     if positive and hours == 0:
-        raise where.error("must be longer than zero", "write a duration > 0 such as 30d")
+        raise where.error(
+            f"{value!r} must be longer than zero", "write a duration > 0 such as 6h or 30d"
+        )
     return hours
 
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from spotadvisor.bands import parse_band
 from spotadvisor.catalog import offers_view
 from spotadvisor.config import FleetFile, load_fleet, parse_fleet
-from spotadvisor.config.scenarios import ScenarioSpec, expand
+from spotadvisor.config.scenarios import ScenarioSpec, expand, not_applicable
 from spotadvisor.config.yamlfile import load_yaml_text
 from spotadvisor.errors import DataError, UsageError
 from spotadvisor.fleet import ResolvedFleet, input_dates, resolve_fleet
@@ -119,6 +119,8 @@ class GateReport:
         When the gate ran (UTC).
     scenarios
         The plan under each failure what-if (``--scenario``, ``must_survive``).
+    notes
+        What the user should know, e.g. spot what-ifs an all-on-demand plan survives as is.
     """
 
     plan: Side
@@ -133,6 +135,7 @@ class GateReport:
     trials: int
     generated_at: datetime
     scenarios: tuple[ScenarioOutcome, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[RuleResult, ...]:
@@ -273,7 +276,15 @@ def run_gate(
         trials=plan.trials,
         generated_at=now,
         scenarios=outcomes,
+        notes=tuple(
+            not_applicable(asked_and_rules(scenarios, policy), plan_side.resolved.model.pools)
+        ),
     )
+
+
+def asked_and_rules(asked: tuple[ScenarioSpec, ...], policy: GatePolicy) -> list[ScenarioSpec]:
+    """The ``--scenario`` what-ifs and every ``must_survive`` rule's, in that order."""
+    return [*asked, *policy.fail.must_survive, *policy.warn.must_survive]
 
 
 def _scenarios(
@@ -287,7 +298,7 @@ def _scenarios(
     sources: dict[str, list[str]] = {}
     specs: list[ScenarioSpec] = []
     pools = side.resolved.model.pools
-    for spec in (*asked, *policy.fail.must_survive, *policy.warn.must_survive):
+    for spec in asked_and_rules(asked, policy):
         for one in expand([spec], pools):
             sources.setdefault(one.text, []).append(spec.text)
             if all(s.text != one.text for s in specs):

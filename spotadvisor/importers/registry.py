@@ -78,12 +78,12 @@ def detect_format(path: Path) -> FileFormat:
             if parquet
             else "not a file format spotadvisor can import",
             file=str(path),
-            fix=f"give one of: {names} (or name it with --format if it is one of them)",
+            fix=f"give one of: {names} (or name it with --file-format if it is one of them)",
         )
     raise UsageError(
         f"the file looks like several formats ({', '.join(f.name for f in matches)})",
         file=str(path),
-        fix="name the right one with --format",
+        fix="name the right one with --file-format",
     )
 
 
@@ -93,7 +93,7 @@ def format_named(name: str) -> FileFormat:
         return FORMATS[name]
     raise UsageError(
         f"unknown format {name!r}",
-        field="--format",
+        field="--file-format",
         fix=did_you_mean(name, FORMATS) or f"use one of {', '.join(FORMATS)}",
     )
 

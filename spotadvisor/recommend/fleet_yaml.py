@@ -78,8 +78,9 @@ def fleet_document(fleet: FleetFile, candidate: Candidate, seed: int) -> dict[st
             "cooldown": _duration(sc.cooldown_hours),
             "critical_share": sc.critical_share,
         }
-    if fleet.scenarios:
-        extra["scenarios"] = [s.text for s in fleet.scenarios]
+    kept, _ = scenarios_for(fleet, candidate)
+    if kept:
+        extra["scenarios"] = kept
     return {
         "workload": workload,
         "sla": {
@@ -95,6 +96,27 @@ def fleet_document(fleet: FleetFile, candidate: Candidate, seed: int) -> dict[st
         "spot_prices": fleet.spot_prices,
         **extra,
     }
+
+
+def scenarios_for(fleet: FleetFile, candidate: Candidate) -> tuple[list[str], list[str]]:
+    """The workload file's what-ifs that apply to this mix, and those left out.
+
+    A what-if naming a zone, region or instance type the mix does not use, or a pool by
+    its index in the workload file (``fleet[0]``), would make the saved file fail.
+    """
+    keys = [key for key, _ in candidate.pools]
+    spot = [key for key in keys if key.market == "spot"]
+    kept: list[str] = []
+    dropped: list[str] = []
+    for spec in fleet.scenarios:
+        if spec.kind == "zone-outage":
+            applies = any(k.zone and spec.target in ("any", k.zone) for k in keys)
+        elif spec.kind == "region-loss":
+            applies = any(spec.target in ("any", k.region) for k in keys)
+        else:
+            applies = any(spec.target in ("any", k.zone, k.region, k.instance) for k in spot)
+        (kept if applies else dropped).append(spec.text)
+    return kept, dropped
 
 
 def load_document(load: LoadSpec) -> dict[str, Any]:
@@ -121,5 +143,10 @@ def fleet_yaml(fleet: FleetFile, candidate: Candidate, seed: int, *, header: str
     body = yaml.safe_dump(
         fleet_document(fleet, candidate, seed), sort_keys=False, default_flow_style=None
     )
+    _, dropped = scenarios_for(fleet, candidate)
+    if dropped:
+        header += (
+            f"\nWhat-ifs left out (they name pools this mix does not use): {', '.join(dropped)}"
+        )
     comments = "".join(f"# {line}\n" for line in header.splitlines())
     return comments + body

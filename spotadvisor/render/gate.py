@@ -217,7 +217,8 @@ def scenario_table(report: GateReport) -> Any:
 
 def _scenario_rows(report: GateReport) -> list[list[str]]:
     budget = report.plan.resolved.fleet.sla.max_breach_probability
-    return comparison_rows(report.plan.metrics, report.scenarios, budget)
+    horizon = report.plan.resolved.fleet.horizon_hours
+    return comparison_rows(report.plan.metrics, report.scenarios, budget, horizon)
 
 
 def _scenario_markdown(report: GateReport) -> list[str]:

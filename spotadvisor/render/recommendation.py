@@ -180,7 +180,7 @@ def explanation(rec: Recommendation) -> str:
         f"(p95 ${rec.monthly(m.cost_p95):,.0f}), {100 * (1 - rec.monthly(m.cost_mean.value) / base):.0f}% "
         f"below the cheapest all-on-demand mix ({base_mix}, ${base:,.0f}). It misses {target:g}% availability in {100 * p:.1f}% ± "
         f"{100 * se:.1f}% of months, within the {budget:g}% risk budget even at two standard errors, "
-        f"and it is the cheapest of the {ok} mixes that are ({stats.full_run} evaluated with "
+        f"and it is the cheapest of the {ok} mixes that are within it ({stats.full_run} evaluated with "
         f"{stats.full_trials:,} trials, {stats.short_run} screened, {stats.generated} generated)."
     )
     if c.spot_replicas:

@@ -115,7 +115,7 @@ def summary_lines(report: Report) -> list[str]:
     unit = "GPU hours" if h.gpu_hours > 0 else "instance hours"
     used = h.gpu_hours if h.gpu_hours > 0 else h.instance_hours
     lines = [
-        f"{what} spend: {money(h.cost, cur)} ({trend})",
+        f"{what[:1].upper()}{what[1:]} spend: {money(h.cost, cur)} ({trend})",
         f"Spot share: {share(h.spot_hours_share)} of {hours(used)} {unit}, "
         f"{share(h.spot_cost_share)} of spend",
         f"Realised savings: {money(s.spot, cur)} from spot and {money(s.committed, cur)} "

@@ -33,9 +33,14 @@ def scenario_headers(report: SimulationReport) -> list[str]:
 
 
 def comparison_rows(
-    baseline: Metrics, outcomes: Sequence[ScenarioOutcome], budget: float
+    baseline: Metrics, outcomes: Sequence[ScenarioOutcome], budget: float, horizon_hours: float
 ) -> list[list[str]]:
-    """Rows comparing the baseline with each scenario, one metric per row."""
+    """Rows comparing the baseline with each scenario, one metric per row.
+
+    Costs are over the simulated horizon (``horizon_hours`` [h]), which the labels say: the
+    gate's rules quote a 730-hour month instead.
+    """
+    per = f"per {horizon_hours / 24:g} days"
 
     def row(name: str, base: str, values: list[str]) -> list[str]:
         return [name, base, *values]
@@ -60,12 +65,12 @@ def comparison_rows(
             [f"{o.metrics.lost_requests_mean.value:,.1f}" for o in outcomes],
         ),
         row(
-            "Cost",
+            f"Cost, {per}",
             f"${baseline.cost_mean.value:,.0f}",
             [f"${o.metrics.cost_mean.value:,.0f}" for o in outcomes],
         ),
         row(
-            "Extra cost",
+            f"Extra cost, {per}",
             "",
             [_signed_dollars(o.extra_cost.value, o.extra_cost.stderr) for o in outcomes],
         ),
@@ -85,7 +90,8 @@ def comparison_rows(
 def scenario_rows(report: SimulationReport) -> list[list[str]]:
     """The side-by-side rows of a simulation report."""
     budget = report.resolved.fleet.sla.max_breach_probability
-    return comparison_rows(report.metrics, report.scenarios, budget)
+    horizon = report.resolved.fleet.horizon_hours
+    return comparison_rows(report.metrics, report.scenarios, budget, horizon)
 
 
 def scenario_document(outcome: ScenarioOutcome) -> dict[str, Any]:

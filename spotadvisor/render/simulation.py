@@ -44,7 +44,7 @@ def verdict(report: SimulationReport) -> tuple[str, str]:
             if m.savings_pct.value >= 0
             else f"{-m.savings_pct.value:.0f}% above"
         )
-        + f" the same replicas on demand (${m.on_demand_cost:,.0f})."
+        + f" {_wording(fleet)['verdict']} (${m.on_demand_cost:,.0f})."
     )
     if status == "uncertain":
         text += " The difference from the budget is within Monte Carlo error: run more --trials."
@@ -129,15 +129,37 @@ def _pm(e: Estimate, scale: float = 1.0, fmt: str = "{:,.2f}", unit: str = "") -
     return fmt.format(e.value * scale) + unit, "± " + fmt.format(e.stderr * scale) + unit
 
 
+def _wording(fleet: FleetFile) -> dict[str, str]:
+    """How the table says what must serve: a replica count, or a load profile's need."""
+    load = fleet.workload.load
+    if load is None:
+        k = fleet.workload.replicas
+        return {
+            "available": f"time with >= {k} replicas serving",
+            "on_demand": f"{k} replicas on demand",
+            "outage": f"drops below {k} serving replicas",
+            "verdict": "the same replicas on demand",
+        }
+    peak = load.peak()
+    at_peak = f" (peak {peak})" if peak is not None else ""
+    return {
+        "available": f"time serving >= the replicas needed then{at_peak}",
+        "on_demand": f"the replicas needed, on demand{at_peak}",
+        "outage": "serving drops below the replicas needed",
+        "verdict": "the replicas needed on demand",
+    }
+
+
 def metric_rows(m: Metrics, fleet: FleetFile) -> list[list[str]]:
     """Rows of the metrics table: metric, value, standard error, what it means."""
     days = f"{fleet.horizon_hours / 24:g} days"
     target = f"{100 * fleet.sla.availability:g}%"
+    words = _wording(fleet)
     return [
         [
             "Availability, mean",
             *_pm(m.availability_mean, 100, "{:.4f}", "%"),
-            f"time with >= {fleet.workload.replicas} replicas serving",
+            words["available"],
         ],
         [
             "Availability, worst 5%",
@@ -156,7 +178,7 @@ def metric_rows(m: Metrics, fleet: FleetFile) -> list[list[str]]:
             "All on-demand cost",
             f"${m.on_demand_cost:,.0f}",
             "",
-            f"{fleet.workload.replicas} replicas on demand",
+            words["on_demand"],
         ],
         ["Savings", *_pm(m.savings_pct, 1, "{:.1f}", "%"), "vs all on-demand"],
         ["Interruptions", *_pm(m.interruptions_mean), f"preemption notices per {days}"],
@@ -168,7 +190,7 @@ def metric_rows(m: Metrics, fleet: FleetFile) -> list[list[str]]:
         [
             "Outages",
             *_pm(m.outages_mean, 1, "{:,.3f}"),
-            f"drops below {fleet.workload.replicas} serving replicas",
+            words["outage"],
         ],
         ["Mean outage", *_pm(m.mean_outage_minutes, 1, "{:,.1f}", " min"), "length of one outage"],
     ]

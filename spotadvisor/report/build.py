@@ -71,13 +71,21 @@ def build_report(
     if not (cube["period"] == "current").any():
         widen = " or a wider --scope (compute, all)" if query.scope != "all" else ""
         raise DataError(
-            f"no {query.scope} billing lines in {query.month.title} ({engine.describe()})",
+            f"no {'' if query.scope == 'all' else query.scope + ' '}billing lines in "
+            f"{query.month.title} ({engine.describe()})",
             field="--month",
             fix=f"choose a month the billing data covers{widen}; "
             "'spotadvisor data status' shows what the store holds",
         )
     spend = rollup.spend_by_currency(cube)
     main = currency or next(iter(spend))
+    if main not in spend:
+        has = ", ".join(spend)
+        raise DataError(
+            f"no {query.scope} spend in {main} in {query.month.title} (the billing data is in {has})",
+            field="--currency",
+            fix=f"use --currency {next(iter(spend))}, or leave --currency out",
+        )
     others = {code: amount for code, amount in spend.items() if code != main}
     cube = cube[cube["currency"] == main]
     cube = rollup.add_usage(cube, _gpu_count, _catalog_prices(store) if main == "USD" else None)

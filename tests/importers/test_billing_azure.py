@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from spotadvisor.cli import app
 from spotadvisor.errors import UsageError
 from spotadvisor.importers.base import ImportBatch, read_text
 from spotadvisor.importers.billing import common
@@ -18,10 +21,12 @@ from spotadvisor.importers.billing.azure import (
     read_azure_cost_details,
     sniff_azure_cost_details,
 )
+from spotadvisor.importers.billing.azure_views import view_of
 from spotadvisor.importers.billing.common import RawRows
 from spotadvisor.importers.billing.cur import sniff_cur
 from spotadvisor.importers.billing.focus import sniff_focus
 from spotadvisor.importers.registry import FORMATS, detect_format, parse_files
+from spotadvisor.ingest import import_files
 from spotadvisor.schema import BILLING
 from spotadvisor.store import Store
 
@@ -266,3 +271,132 @@ def test_missing_cost_or_date_is_an_error() -> None:
         )
     with pytest.raises(UsageError, match="line 2 has no CostInBillingCurrency"):
         rows(["9/2/2023,Storage,m,Hot,1,,0.1,USD,OnDemand,Usage,EastUS,/r,,,s,1 GB"])
+
+
+# --- one view (actual or amortised cost) per subscription and month -------------------------
+
+runner = CliRunner()
+
+
+def _import(db: Path, *paths: Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["--db", str(db), "data", "import", *map(str, paths)])
+    return result.exit_code, result.stderr
+
+
+def _stored(db: Path) -> pd.DataFrame:
+    frame = Store(db).read(BILLING)
+    return frame.sort_values(["source", "row_key"], ignore_index=True)
+
+
+def test_both_views_in_one_import_keep_the_amortised(shared_data: Path, tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    code, err = _import(db, shared_data / SAMPLES)
+    assert code == 0, err
+    assert (
+        "EA_ActualCost_Small_finops-toolkit.csv: skipped: the amortised export "
+        "EA_AmortizedCost_Small_finops-toolkit.csv covers its subscriptions and months" in err
+    )
+    stored = _stored(db)
+    assert set(stored["source"]) == {
+        "azure-cost-details:EA_AmortizedCost_Small_finops-toolkit.csv",
+        "azure-cost-details:ea-export_sample-anonymous_2023-09_focus_converters.csv",
+    }
+    assert len(stored) == 28 + 27
+    # importing the folder again is an ordinary re-import: same skip, nothing added
+    code, err = _import(db, shared_data / SAMPLES)
+    assert code == 0 and "skipped" in err
+    pd.testing.assert_frame_equal(_stored(db), stored)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "stored_view"),
+    [(EA_ACTUAL, EA_AMORTIZED, "actual cost"), (EA_AMORTIZED, EA_ACTUAL, "amortised cost")],
+)
+def test_the_other_view_into_a_store_is_refused(
+    shared_data: Path, tmp_path: Path, first: Path, second: Path, stored_view: str
+) -> None:
+    db = tmp_path / "store.duckdb"
+    assert _import(db, shared_data / first)[0] == 0
+    before, log = _stored(db), len(Store(db).ingest_log())
+    code, err = _import(db, shared_data / second)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {shared_data / second}: SubscriptionId: ")
+    assert f"the {stored_view} the store holds from azure-cost-details:{first.name}" in lines[0]
+    assert "4 subscription(s) of 2023-09" in lines[0] and "new store (--db" in lines[0]
+    pd.testing.assert_frame_equal(_stored(db), before)
+    assert len(Store(db).ingest_log()) == log
+
+
+def test_reimporting_one_view_is_an_upsert(shared_data: Path, tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    store = Store(db)
+    assert [r.inserted for r in import_files(store, [shared_data / EA_ACTUAL]).results] == [11]
+    again = import_files(store, [shared_data / EA_ACTUAL])
+    assert [(r.inserted, r.unchanged) for r in again.results] == [(0, 11)]
+    assert len(store.read(BILLING)) == 11
+
+
+def test_report_on_the_real_samples_counts_azure_usage_once(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "store.duckdb"
+    assert _import(db, shared_data / SAMPLES)[0] == 0
+    result = runner.invoke(
+        app,
+        ["--db", str(db), "report", "--month", "2023-09", "--scope", "all", "-f", "json"],
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    # The amortised export's costs, summed straight from the file (USD; the third sample
+    # is in CAD and is left out of a USD report).
+    amortised = pd.read_csv(shared_data / EA_AMORTIZED, encoding="utf-8-sig")
+    expected = float(amortised["Cost"].sum())
+    assert expected == pytest.approx(16.2969, abs=1e-4)
+    assert doc["headline"]["cost"] == pytest.approx(expected, rel=1e-9)
+    clouds = {row["key"]: row["cost"] for row in doc["tables"]["by_cloud"]}
+    assert clouds["azure"] == pytest.approx(expected, rel=1e-9)
+
+
+def _export(folder: Path, name: str, subscriptions: list[str], day: str = "9/2/2023") -> Path:
+    lines = [
+        f"{day},Storage,m-{i},Hot LRS,1,0.5,0.5,USD,OnDemand,Usage,EastUS,/r/{i},,,{sub},1 GB"
+        for i, sub in enumerate(subscriptions)
+    ]
+    path = folder / name
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    return path
+
+
+def test_an_actual_export_partly_covered_by_an_amortised_one_is_refused(tmp_path: Path) -> None:
+    actual = _export(tmp_path, "ActualCost.csv", ["sub-a", "sub-b"])
+    amortised = _export(tmp_path, "AmortizedCost.csv", ["SUB-A"])  # GUIDs ignore case
+    store = Store(tmp_path / "store.duckdb")
+    with pytest.raises(
+        UsageError, match=r"overlaps the amortised export AmortizedCost\.csv"
+    ) as exc:
+        import_files(store, [actual, amortised])
+    assert "1 subscription(s) of 2023-09 but not in 1 subscription(s) of 2023-09" in str(exc.value)
+    assert not store.exists()
+
+
+def test_views_of_other_subscriptions_or_months_are_both_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.duckdb")
+    actual = _export(tmp_path, "ActualCost.csv", ["sub-a"])
+    august = _export(tmp_path, "AmortizedCost-aug.csv", ["sub-a"], day="8/30/2023")
+    other = _export(tmp_path, "AmortizedCost-b.csv", ["sub-b"])
+    report = import_files(store, [actual, august])
+    assert len(report.results) == 2 and not any("skipped" in n for n in report.notes)
+    assert len(import_files(store, [other]).results) == 1
+    assert len(store.read(BILLING)) == 3
+
+
+def test_view_of_reads_the_metric_note() -> None:
+    assert view_of(["x.csv: as_of 2023-09-22", "x.csv: amortised cost (from the file name)"]) == (
+        "amortizedcost"
+    )
+    assert view_of(["a\nazure usage details: actual cost (actualcost, given)"]) == "actualcost"
+    assert (
+        view_of(["x.csv: 2 commitment usage lines have no effective cost in actual-cost"]) is None
+    )

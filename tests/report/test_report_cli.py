@@ -40,6 +40,8 @@ def run(db: Path, *args: str) -> tuple[int, str, str]:
         (["--month", "2026-10", "-f", "csv", "--table-name", "weeky"], 2, "'weekly'"),
         (["--month", "2026-10", "--table-name", "weekly"], 2, "--table-name needs --format csv"),
         (["--month", "2025-01"], 3, "no gpu billing lines in January 2025"),
+        (["--month", "2025-01", "--scope", "all"], 3, "no billing lines in January 2025"),
+        (["--month", "2026-10", "--currency", "xyz"], 3, "--currency: no gpu spend in XYZ in"),
         (["--engine", "athena"], 2, "--table: --engine athena needs the billing table"),
         (["--engine", "athena", "--table", "cur.cur2"], 2, "--athena-output"),
         (

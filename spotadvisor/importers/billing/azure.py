@@ -51,7 +51,11 @@ sub_account_id         ``SubscriptionId`` (``SubscriptionGuid`` in modern API it
 Whether a file is actual or amortised cost is not in its columns: ``metric`` says so,
 else the file name (``...Amortized...`` / ``...Actual...``), else the content
 (amortised exports carry costs on commitment usage lines and Unused* lines); the
-notes say which was used.
+notes say which was used, in one note per file: ``<file>: actual cost (...)`` or
+``<file>: amortised cost (...)``.
+
+The two exports are two views of the same usage; :mod:`.azure_views` keeps one per
+subscription and month.
 """
 
 from __future__ import annotations
@@ -335,7 +339,7 @@ def _metric(
     given: Metric | None, name: str, paid_commitment_usage: pd.Series, unused: pd.Series
 ) -> tuple[Metric, str]:
     if given is not None:
-        return given, f"{name}: {_METRIC_TEXT[given]} ({given}, given)"
+        return given, f"{name}: {METRIC_TEXT[given]} ({given}, given)"
     lowered = name.lower()
     if "amortized" in lowered or "amortised" in lowered:
         return "amortizedcost", f"{name}: amortised cost (from the file name)"
@@ -349,7 +353,7 @@ def _metric(
     return "actualcost", f"{name}: actual cost (no amortised lines seen); name the metric if wrong"
 
 
-_METRIC_TEXT = {"actualcost": "actual cost", "amortizedcost": "amortised cost"}
+METRIC_TEXT = {"actualcost": "actual cost", "amortizedcost": "amortised cost"}
 
 
 def _list_cost(
