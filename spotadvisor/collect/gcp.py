@@ -5,7 +5,7 @@ inside them, so the rest of spotadvisor works without the GCP SDKs) with Applica
 Default Credentials unless credentials are given, a google-api-core retry for transient
 errors (429, 500, 502, 503, 504, dropped connections) bounded by a short deadline, and a
 per-request timeout; the responses go through the pure parsers of
-``collect.gcp_parse``. ``collect_gcp`` runs one task per source in a bounded thread pool
+``collect.gcp_parse``, ``collect.gcp_offers`` and ``collect.gcp_billing_export``. ``collect_gcp`` runs one task per source in a bounded thread pool
 (``prices``: the Compute Engine SKUs; ``bands``: the interruption prior, no network;
 ``billing``: one month of the billing export), composes this run's parts into offers,
 and writes everything that succeeded in one transaction: an interrupted collection
@@ -28,19 +28,20 @@ from typing import Any
 
 import pandas as pd
 
-from spotadvisor.collect.gcp_parse import (
-    COMPUTE_ENGINE_NAME,
-    COMPUTE_ENGINE_SERVICE,
+from spotadvisor.collect.gcp_billing_export import (
     billing_notes,
     billing_parameters,
     billing_query,
     check_billing_table,
-    compose_gcp_offers,
     is_detailed_table,
     month_bounds,
     parse_bigquery_billing,
+)
+from spotadvisor.collect.gcp_offers import compose_gcp_offers, prior_band_rows
+from spotadvisor.collect.gcp_parse import (
+    COMPUTE_ENGINE_NAME,
+    COMPUTE_ENGINE_SERVICE,
     parse_gcp_skus,
-    prior_band_rows,
     skipped_notes,
 )
 from spotadvisor.collect.run import (

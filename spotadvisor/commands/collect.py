@@ -233,7 +233,8 @@ def azure(
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Collect Azure GPU prices, eviction-rate bands, spot price history and billing."""
-    from spotadvisor.collect.azure import DEFAULT_SOURCES, AzureOptions, collect_azure, plan
+    from spotadvisor.collect.azure import collect_azure, plan
+    from spotadvisor.collect.azure_options import DEFAULT_SOURCES, AzureOptions
     from spotadvisor.store import Store, resolve_store_path
 
     store = Store(resolve_store_path(cli_state(ctx).db))
@@ -381,7 +382,8 @@ def collect_all(
     exit 3 only when no cloud brought anything back.
     """
     from spotadvisor.collect.aws import AwsOptions, collect_aws
-    from spotadvisor.collect.azure import AzureOptions, collect_azure
+    from spotadvisor.collect.azure import collect_azure
+    from spotadvisor.collect.azure_options import AzureOptions
     from spotadvisor.collect.gcp import GcpOptions, collect_gcp
     from spotadvisor.errors import DataError
     from spotadvisor.gpus import aws_gpu_instance_types

@@ -55,7 +55,7 @@ def get_evictions(
     on_bad
         Called with a reason for each eviction event that cannot be read.
     """
-    from spotadvisor.collect.azure import _plain_http_allowed
+    from spotadvisor.collect.azure_options import _plain_http_allowed
 
     if not subscriptions:
         raise UsageError(

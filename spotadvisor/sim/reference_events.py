@@ -1,7 +1,7 @@
 """Reference simulation with a demand curve and failure events, one event at a time.
 
-Extends the plain event loop of :mod:`spotadvisor.sim.reference` (the oracle of the
-vectorised engine) for models with a ``load`` or ``events``:
+Extends the plain event loop of :mod:`spotadvisor.sim.reference_trial` (the oracle of
+the vectorised engine) for models with a ``load`` or ``events``:
 
 - The deterministic part (demand, peak replicas, fixed on-demand replicas lost and
   relaunched) is the tolerance step function of
@@ -23,14 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from spotadvisor.sim.model import FleetModel
-from spotadvisor.sim.reference import (
-    _FALLBACK,
-    _READY_FALLBACK,
-    ReferenceTrial,
-    _PricePath,
-    _Replica,
-    _Trial,
-)
+from spotadvisor.sim.reference_state import ReferenceTrial, _PricePath, _Replica
+from spotadvisor.sim.reference_trial import _FALLBACK, _READY_FALLBACK, _Trial
 from spotadvisor.sim.scenarios import FleetPlan, pool_windows
 
 _TOLERANCE = -3  # the tolerance changes (first at equal times)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from spotadvisor.cli import app
-from spotadvisor.collect.azure import AzureOptions, collect_azure
+from spotadvisor.collect.azure import collect_azure
+from spotadvisor.collect.azure_options import AzureOptions
 from spotadvisor.store import Store
 from tests.fakes.azure import FakeAzure, FakeCredential
 from tests.fakes.gcp import FakeGcp

@@ -11,15 +11,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from spotadvisor.collect import azure_graph_parse as agp
 from spotadvisor.collect import azure_parse as ap
-from spotadvisor.collect.azure import (
+from spotadvisor.collect import azure_usage_parse as aup
+from spotadvisor.collect.azure import _classify, collect_azure
+from spotadvisor.collect.azure_api import get_retail_prices
+from spotadvisor.collect.azure_options import (
     AzureOptions,
-    _classify,
     _plain_http_allowed,
     billing_period,
-    collect_azure,
     default_sizes,
-    get_retail_prices,
 )
 from spotadvisor.collect.run import TaskResult
 from spotadvisor.errors import DataError, UsageError
@@ -456,7 +457,7 @@ def test_assemble_offers_flags_and_skips() -> None:
 def test_parse_eviction_rates_is_lenient(label: str, band: str | None) -> None:
     rows = [{"skuName": "standard_nc24ads_a100_v4", "location": "EastUS", "evictionRate": label}]
     known = ap.size_lookup(["Standard_NC24ads_A100_v4"])
-    frame, notes = ap.parse_eviction_rates(rows, known_sizes=known, as_of=DEFAULT_NOW)
+    frame, notes = agp.parse_eviction_rates(rows, known_sizes=known, as_of=DEFAULT_NOW)
     if band is None:
         assert frame.empty and "not bands" in notes[0]
         return
@@ -477,7 +478,7 @@ def test_parse_eviction_rates_reads_unprojected_rows() -> None:
             "properties": {"evictionRate": "15-20"},
         }
     ]
-    frame, _ = ap.parse_eviction_rates(
+    frame, _ = agp.parse_eviction_rates(
         rows, known_sizes=ap.size_lookup(["Standard_NC6s_v3"]), as_of=DEFAULT_NOW
     )
     assert frame["instance_type"].tolist() == ["Standard_NC6s_v3"]
@@ -504,7 +505,7 @@ def test_parse_spot_price_history_keeps_linux_prices() -> None:
             "spotPrices": [],
         },
     ]
-    frame, notes = ap.parse_spot_price_history(
+    frame, notes = agp.parse_spot_price_history(
         rows, known_sizes=ap.size_lookup(["Standard_NC6s_v3"]), as_of=DEFAULT_NOW
     )
     assert frame.sort_values("timestamp")["price_usd_per_hour"].tolist() == [0.55, 0.60313]
@@ -519,11 +520,11 @@ def test_retail_filter_and_queries() -> None:
     assert "armRegionName eq 'eastus'" in text and "priceType eq 'Consumption'" in text
     other = ap.retail_filter("eastus", ("Standard_D2s_v3", "Standard_NC6s_v3"))
     assert "(armSkuName eq 'Standard_D2s_v3' or armSkuName eq 'Standard_NC6s_v3')" in other
-    query = ap.eviction_rate_query(sizes, ["eastus"])
+    query = agp.eviction_rate_query(sizes, ["eastus"])
     assert (
         "'standard_nc6s_v3', 'standard_nd96asr_v4'" in query and "location in~ ('eastus')" in query
     )
-    assert "properties.osType =~ 'linux'" in ap.spot_price_history_query(sizes, ["eastus"])
+    assert "properties.osType =~ 'linux'" in agp.spot_price_history_query(sizes, ["eastus"])
 
 
 def test_canonical_size_spelling() -> None:
@@ -563,7 +564,7 @@ def test_usage_details_rows_flatten_legacy_and_modern() -> None:
             },
         },
     ]
-    raw = ap.usage_details_rows(items)
+    raw = aup.usage_details_rows(items)
     from spotadvisor.importers.billing.azure import parse_azure_cost_details
 
     frame, _ = parse_azure_cost_details(
@@ -576,7 +577,7 @@ def test_usage_details_rows_flatten_legacy_and_modern() -> None:
     assert modern.instance_type == "Standard_DS4_v2" and modern.resource_id.endswith("/vm")
     assert modern.sub_account_id == "x" and pd.isna(modern.tags)
     with pytest.raises(DataError):
-        ap.usage_details_rows([{"kind": "legacy"}])
+        aup.usage_details_rows([{"kind": "legacy"}])
 
 
 def test_cli_collect_azure_prices_then_offers_use_them(

@@ -15,14 +15,13 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 
 from spotadvisor.collect.gcp import GcpOptions, collect_gcp, plan
-from spotadvisor.collect.gcp_parse import (
+from spotadvisor.collect.gcp_billing_export import (
     billing_parameters,
     billing_query,
-    compose_gcp_offers,
     parse_bigquery_billing,
-    parse_gcp_skus,
-    pricing_family,
 )
+from spotadvisor.collect.gcp_offers import compose_gcp_offers, pricing_family
+from spotadvisor.collect.gcp_parse import parse_gcp_skus
 from spotadvisor.errors import UsageError
 from spotadvisor.gpus import gcp_gpu_machine_types, gcp_machine, instance_gpus
 from spotadvisor.priors import prior_for

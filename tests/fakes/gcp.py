@@ -257,7 +257,7 @@ def _fit_catalog(data_dir: Path) -> CatalogFit:
     import numpy as np
     import pandas as pd
 
-    from spotadvisor.collect.gcp_parse import pricing_family
+    from spotadvisor.collect.gcp_offers import pricing_family
     from spotadvisor.gpus import gcp_accelerator
 
     folder = data_dir / "skypilot-catalog"

@@ -5,7 +5,7 @@ one line per meter, resource and day. EA exports use the legacy column names (``
 ``BillingCurrency``, ``Product``), MCA and newer EA exports the modern ones
 (``CostInBillingCurrency``, ``BillingCurrencyCode``, ``ProductName``), and MCA writes
 them in camelCase; columns are read in any case, so one mapping serves all of them and
-the Consumption API's usage details (flattened by ``collect.azure_parse``):
+the Consumption API's usage details (flattened by ``collect.azure_usage_parse``):
 
 =====================  ===============================================================
 billing column         cost-details column(s)
@@ -132,7 +132,7 @@ def parse_azure_cost_details(
     Parameters
     ----------
     raw
-        The rows as text (``common.read_rows``, or ``azure_parse.usage_details_rows``).
+        The rows as text (``common.read_rows``, or ``azure_usage_parse.usage_details_rows``).
     source
         Provenance written into every row.
     as_of
