@@ -251,6 +251,13 @@ def _moment(text: str | None, flag: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _date_option(moment: datetime) -> str:
+    """``moment`` as a --from/--to value: the date alone at midnight."""
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return f"{moment:%Y-%m-%d}"
+    return f"{moment:%Y-%m-%dT%H:%M}"
+
+
 def _price_backtest(
     ctx: typer.Context,
     paths: list[Path],
@@ -262,6 +269,8 @@ def _price_backtest(
     output: Path | None,
 ) -> None:
     """``replay --prices FLEET --from --to``: the forecast against the prices as they were."""
+    from datetime import timedelta
+
     from spotadvisor.backtest import backtest_fleet
     from spotadvisor.errors import UsageError
     from spotadvisor.render import backtest as render
@@ -274,9 +283,29 @@ def _price_backtest(
             fix="give one fleet YAML file, e.g. spotadvisor replay --prices fleet.yaml "
             "--from 2020-02-01 --to 2020-03-01",
         )
-    window = (_moment(start, "--from"), _moment(end, "--to"))
     store = resolve_store_path(cli_state(ctx).db)
-    _, result = backtest_fleet(store, paths[0], *window, trials=trials, seed=seed)
+    first = _moment(start, "--from")
+    if end is None:
+        from spotadvisor.backtest import suggest_end
+
+        suggested, history_end = suggest_end(store, paths[0], first)
+        if history_end is None:
+            fix = f"add --to {_date_option(suggested)} (a month)"
+        elif history_end - first >= timedelta(hours=1):
+            fix = f"add --to {_date_option(suggested)} (where the fleet's price history ends)"
+        else:
+            fix = (
+                f"the fleet's price history ends at {history_end:%Y-%m-%d %H:%M} UTC: "
+                f"choose a window that ends by then, e.g. --from "
+                f"{(history_end - timedelta(days=28)):%Y-%m-%d} --to {_date_option(history_end)}"
+            )
+        raise UsageError("--prices needs --to", field="--to", fix=fix)
+    _, result = backtest_fleet(
+        store, paths[0], first, _moment(end, "--to"), trials=trials, seed=seed
+    )
+    for pool in result.pools:
+        if pool.note:
+            note(pool.note)
     if output_format is ReplayFormat.json:
         from spotadvisor.render.json import render_json
 

@@ -13,11 +13,15 @@ RUN_HEADERS = ["Run", "Cost (USD)", "± s.e.", "Availability", "Interruptions"]
 
 
 def pool_rows(result: Backtest) -> list[list[str]]:
-    """One row per spot pool: its prices over the window [USD/h per instance]."""
+    """One row per spot pool: its prices over the window [USD/h per instance].
+
+    A zone taken from the region's series (the pool's own zone has none) is marked
+    "(region)"; the stderr note says why.
+    """
     return [
         [
             p.name,
-            p.zone,
+            f"{p.zone} (region)" if p.note else p.zone,
             f"{p.at_start:.4f}",
             f"{p.mean:.4f}",
             f"{p.low:.4f}",
@@ -46,11 +50,14 @@ def run_rows(result: Backtest) -> list[list[str]]:
 def verdict(result: Backtest) -> str:
     """One sentence: how far the forecast was from the outcome."""
     error = result.cost_error
-    direction = "high" if error > 0 else "low"
+    if error == 0:
+        how = "matched the outcome"
+    else:
+        how = f"was {abs(100 * error):.2f}% {'high' if error > 0 else 'low'}"
     return (
         f"{result.start:%Y-%m-%d %H:%M} to {result.end:%Y-%m-%d %H:%M} UTC "
-        f"({result.hours:g} h): the forecast made at the start was {abs(100 * error):.2f}% "
-        f"{direction} ({result.forecast.cost_mean.value:,.2f} vs "
+        f"({result.hours:g} h): the forecast made at the start {how} "
+        f"({result.forecast.cost_mean.value:,.2f} vs "
         f"{result.outcome.cost_mean.value:,.2f} USD); same seed and trials, so the "
         "difference is the price movement alone"
     )
@@ -81,6 +88,7 @@ def document(result: Backtest) -> dict[str, Any]:
                 "price_low": p.low,
                 "price_high": p.high,
                 "price_changes": p.changes,
+                "note": p.note,
             }
             for p in result.pools
         ],

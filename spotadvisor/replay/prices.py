@@ -73,5 +73,5 @@ def snapshot_ratio(instance: str | None, regions: Iterable[str]) -> PriceRatio:
         )
     raise DataError(
         f"the snapshot has no priced {FALLBACK_INSTANCE} offer",
-        fix="Pass --spot-price-ratio",
+        fix="pass --spot-price-ratio",
     )

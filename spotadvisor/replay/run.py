@@ -20,6 +20,7 @@ used as is when the fleet is no larger.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,33 @@ def _group_key(trace: ZoneTrace) -> tuple[str, str | None]:
     return (str(Path(trace.source).parent) if one_per_file else trace.source, trace.instance)
 
 
+def _check_gaps(members: Sequence[ZoneTrace]) -> None:
+    """Raise when the traces of one fleet have different gaps, naming one file per gap."""
+    by_gap: dict[float, ZoneTrace] = {}
+    for trace in members:
+        by_gap.setdefault(trace.gap_seconds, trace)
+    if len(by_gap) < 2:
+        return
+    sources = [t.source for t in by_gap.values()]
+    try:
+        folder = os.path.commonpath([str(Path(s).parent) for s in sources])
+    except ValueError:  # relative and absolute paths mixed
+        folder = ""
+
+    def shown(trace: ZoneTrace) -> str:
+        name = os.path.relpath(trace.source, folder) if folder else trace.source
+        return f"{name} ({trace.name})" if trace.kind == "probes" else name
+
+    gaps = ", ".join(
+        f"{shown(t)} has {g:g} s" for g, t in sorted(by_gap.items(), key=lambda kv: -kv[0])
+    )
+    raise UsageError(
+        f"the traces have different gaps: {gaps}",
+        file=folder or None,
+        fix="replay traces with the same tick together, or drop --one-fleet",
+    )
+
+
 def group_traces(traces: Sequence[ZoneTrace], *, one_fleet: bool = False) -> list[Fleet]:
     """Group zone traces into fleets (module doc), or all into one with ``one_fleet``.
 
@@ -98,13 +126,7 @@ def group_traces(traces: Sequence[ZoneTrace], *, one_fleet: bool = False) -> lis
         folders[where] = folders.get(where, 0) + 1
     fleets = []
     for (where, instance), members in groups.items():
-        gaps = {t.gap_seconds for t in members}
-        if len(gaps) > 1:
-            raise UsageError(
-                f"the traces have different gaps ({', '.join(f'{g:g} s' for g in sorted(gaps))})",
-                file=", ".join(t.source for t in members[:3]),
-                fix="Replay traces with the same tick together, or drop --one-fleet",
-            )
+        _check_gaps(members)
         ticks = min(len(t.counts) for t in members)
         if one_fleet:
             label = "all traces"

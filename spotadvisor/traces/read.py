@@ -325,11 +325,11 @@ def read_traces(
                 )
             traces.extend(found)
         else:
-            raise UsageError("no such file or folder", file=str(path), fix="Check the path")
+            raise UsageError("no such file or folder", file=str(path), fix="check the path")
     if not traces:
         raise UsageError(
             "no traces found",
             file=", ".join(str(p) for p in paths),
-            fix="Give trace files or folders, e.g. ../shared/data/spot-traces-spothedge/data/AWS1",
+            fix="give trace files or folders, e.g. ../shared/data/spot-traces-spothedge/data/AWS1",
         )
     return _settle_capacity(traces)

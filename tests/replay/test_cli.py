@@ -92,3 +92,11 @@ def test_bad_option_values(aws1: Path) -> None:
     assert "--cold-start" in err
     code, _, _ = run(str(aws1), "--policy", "cheapest")
     assert code == 2
+
+
+def test_one_fleet_of_different_gaps_names_a_file_of_each(shared_data: Path) -> None:
+    code, out, err = run(str(shared_data / "spot-traces-spothedge/data"), "--one-fleet")
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {shared_data / 'spot-traces-spothedge/data'}: ")
+    assert "the traces have different gaps: AWS1/us-east-1f_v100_1.json has 300 s, " in err
+    assert "GCP1/asia-northeast1-a_a100_40gb_8.json has 150 s." in err

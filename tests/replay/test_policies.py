@@ -228,6 +228,18 @@ def test_group_traces() -> None:
     assert one.label == "all traces"
 
 
+def test_different_gaps_name_one_file_per_gap() -> None:
+    same = [trace(z, [1] * 5, capacity=1, folder="x") for z in ("us-east-1a", "us-east-1b")]
+    other = trace("us-west-2a", [1] * 5, capacity=1, folder="y", gap=30.0)
+    with pytest.raises(UsageError) as raised:
+        group_traces([*same, other], one_fleet=True)
+    assert raised.value.one_line() == (
+        "/: the traces have different gaps: x/us-east-1a_v100_1.json has 60 s, "
+        "y/us-west-2a_v100_1.json has 30 s. replay traces with the same tick together, "
+        "or drop --one-fleet."
+    )
+
+
 def test_window_starts() -> None:
     assert window_starts(100, 40, 3) == (0, 30, 60)
     assert window_starts(100, 100, 4) == (0, 0, 0, 0)
