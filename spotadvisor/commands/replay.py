@@ -134,10 +134,10 @@ def replay(
     if prices:
         _price_backtest(ctx, traces, start, end, trials, seed, output_format, output)
         return
+    from spotadvisor.errors import UsageError
+
     for flag, value in (("--from", start), ("--to", end)):
         if value is not None:
-            from spotadvisor.errors import UsageError
-
             raise UsageError(f"{flag} is for --prices", field=flag, fix="add --prices FLEET.yaml")
     from spotadvisor.replay import POLICIES, ReplayConfig, group_traces, replay_fleet
     from spotadvisor.replay.prices import snapshot_ratio
@@ -145,6 +145,16 @@ def replay(
 
     skipped: list[Path] = []
     zone_traces = read_traces(traces, skipped=skipped)
+    short = [t for t in zone_traces if len(t.counts) < 2]
+    zone_traces = [t for t in zone_traces if len(t.counts) >= 2]
+    if not zone_traces:
+        raise UsageError(
+            "no trace with two ticks or more: a single tick spans no time to replay",
+            field="TRACES",
+            fix="give longer traces",
+        )
+    if short:
+        note(f"skipped {len(short)} trace(s) of one tick: {', '.join(t.source for t in short[:3])}")
     if skipped:
         note(
             f"skipped {len(skipped)} file(s) in no trace format: {', '.join(map(str, skipped[:3]))}"

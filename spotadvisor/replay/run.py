@@ -133,7 +133,9 @@ def group_traces(traces: Sequence[ZoneTrace], *, one_fleet: bool = False) -> lis
         elif members[0].kind == "probes":
             label = f"{Path(where).stem} {instance}"
         else:
-            label = Path(where).name if members[0].kind in ("tick", "raw") else Path(where).stem
+            # a file in the working folder has "." as its folder: name the folder itself
+            folder = Path(where).resolve() if where in ("", ".") else Path(where)
+            label = folder.name if members[0].kind in ("tick", "raw") else Path(where).stem
             if folders[where] > 1:
                 label = f"{label} {instance}"
         counts = np.stack([t.counts[:ticks] for t in members])

@@ -100,3 +100,21 @@ def test_one_fleet_of_different_gaps_names_a_file_of_each(shared_data: Path) -> 
     assert err.startswith(f"error: {shared_data / 'spot-traces-spothedge/data'}: ")
     assert "the traces have different gaps: AWS1/us-east-1f_v100_1.json has 300 s, " in err
     assert "GCP1/asia-northeast1-a_a100_40gb_8.json has 150 s." in err
+
+
+def test_one_tick_traces_are_skipped_and_a_bare_file_names_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "drill"
+    folder.mkdir()
+    (folder / "us-east-1f_v100_1.json").write_text('{"metadata":{"gap_seconds":60},"data":[1]}')
+    (folder / "us-east-1a_v100_1.json").write_text(
+        '{"metadata":{"gap_seconds":60},"data":[1,1,0,1,1,1]}'
+    )
+    monkeypatch.chdir(folder)
+    code, _, err = run("us-east-1f_v100_1.json")
+    assert code == 2 and "no trace with two ticks or more" in err
+    code, _, err = run("us-east-1f_v100_1.json", "us-east-1a_v100_1.json", "--offsets", "2")
+    assert code == 0, err
+    assert "skipped 1 trace(s) of one tick: us-east-1f_v100_1.json" in err
+    assert "\ndrill: 1 zone(s) us-east-1a×1" in "\n" + err
