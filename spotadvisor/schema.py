@@ -211,7 +211,12 @@ INTERRUPTION_EVENTS = Table(
         ),
         Column("cloud", "string", None, "aws, gcp or azure", True),
         Column("region", "string", None, "region name where known"),
-        Column("zone", "string", None, "zone name where known"),
+        Column(
+            "zone",
+            "string",
+            None,
+            "zone where known: on AWS the zone ID (use1-az6) when the source gives one, else the name",
+        ),
         Column("instance_type", "string", None, "instance / machine / VM size where known"),
         Column("instance_id", "string", None, "instance id, VM name or resource id"),
         Column("market", "string", None, "spot, on-demand, or empty when unknown"),

@@ -321,7 +321,10 @@ STATS_EPILOG = (
     "instance-hours), with an exact 95% Poisson interval. Exposure: the billing data's spot "
     "instance hours of the pool in the window, or --fleet FILE (its spot pools' counts x the "
     "window). The band column is the published band of the same pool as a rate, "
-    "-ln(1 - p); the flag says when the whole interval is above or below it.\n\n"
+    "-ln(1 - p); the flag says when the whole interval is above or below it. A window "
+    "ending in the future is measured up to now. With --by-zone, a pool whose events or "
+    "exposure name no zone, or mix AWS zone names and zone IDs, is one row with zone (any); "
+    "a note says why.\n\n"
     "Examples:\n\n"
     "  spotadvisor events stats --since 90d\n\n"
     "  spotadvisor events stats --from 2026-01-01 --to 2026-04-01 --fleet fleet.yaml --format json"
@@ -332,8 +335,8 @@ STATS_EPILOG = (
 @handle_errors
 def stats(
     ctx: typer.Context,
-    since: str = typer.Option(
-        "30d", "--since", metavar="DURATION", help="Window ending now (or at --to)."
+    since: str | None = typer.Option(
+        None, "--since", metavar="DURATION", help="Window ending now (or at --to). [default: 30d]"
     ),
     start: str | None = typer.Option(None, "--from", metavar="DATE", help="Window start (UTC)."),
     end: str | None = typer.Option(
@@ -346,7 +349,9 @@ def stats(
         help="Exposure from this fleet file's spot pools instead of billing.",
         dir_okay=False,
     ),
-    by_zone: bool = typer.Option(False, "--by-zone", help="One row per zone."),
+    by_zone: bool = typer.Option(
+        False, "--by-zone", help="One row per zone where events and exposure name zones."
+    ),
     output_format: StatsFormat = typer.Option(
         StatsFormat.table, "--format", "-f", help="table, json or csv."
     ),
@@ -354,11 +359,20 @@ def stats(
 ) -> None:
     """Measured interruptions per instance-month per pool, beside the published bands."""
     from spotadvisor.events.rates import pool_stats
-    from spotadvisor.events.run import window
+    from spotadvisor.events.run import clip_to_now, window
     from spotadvisor.render.events import render_stats
 
-    lo, hi = window(since if not start else None, start, end)
-    frame = pool_stats(_store(ctx), lo, hi, by_zone=by_zone, fleet=fleet)
+    lo, hi = window(since, start, end)
+    hi, clipped = clip_to_now(lo, hi)
+    if clipped:
+        note(
+            f"note: the window ends in the future; measured up to now ({hi:%Y-%m-%d %H:%M} UTC), "
+            "and exposure counts only that time"
+        )
+    notes: list[str] = []
+    frame = pool_stats(_store(ctx), lo, hi, by_zone=by_zone, fleet=fleet, notes=notes)
+    for text in notes:
+        note(f"note: {text}")
     render_stats(frame, lo, hi, output_format.value, output, by_zone=by_zone)
 
 
@@ -372,8 +386,11 @@ def setup(
     region: str = typer.Option(
         "us-east-1", "--region", metavar="REGION", help="Region of the rule and queue."
     ),
-    account: str = typer.Option(
-        "123456789012", "--account", metavar="ID", help="Your AWS account id."
+    account: str | None = typer.Option(
+        None,
+        "--account",
+        metavar="ID",
+        help="Your AWS account id (12 digits). Default: the placeholder 123456789012.",
     ),
     queue: str = typer.Option("spotadvisor-events", "--queue", metavar="NAME", help="Queue name."),
     output_format: SetupFormat = typer.Option(
@@ -382,7 +399,12 @@ def setup(
 ) -> None:
     """Print the EventBridge rule, SQS queue policy and IAM policy 'events collect aws' needs."""
     from spotadvisor.errors import UsageError
-    from spotadvisor.events.setup import aws_cli_snippet, aws_setup
+    from spotadvisor.events.setup import (
+        PLACEHOLDER_ACCOUNT,
+        aws_cli_snippet,
+        aws_setup,
+        check_account,
+    )
 
     if cloud is not Cloud.aws:
         raise UsageError(
@@ -392,7 +414,10 @@ def setup(
         )
     if not print_only:
         raise UsageError("setup only prints what to create", field="--print", fix="add --print")
-    doc = aws_setup(region=region, account=account, queue=queue)
+    if account is None:
+        note(f"note: replace {PLACEHOLDER_ACCOUNT} with your account id (or pass --account)")
+        account = PLACEHOLDER_ACCOUNT
+    doc = aws_setup(region=region, account=check_account(account), queue=queue)
     parts = []
     if output_format is not SetupFormat.cli:
         parts.append(json.dumps(doc, indent=2) + "\n")

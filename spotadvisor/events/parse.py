@@ -295,7 +295,12 @@ _WATCH_TYPES = {
 
 
 def events_from_notices(notices: Iterable[Notice], *, source: str) -> list[FleetEvent]:
-    """The notices of a ``watch --log`` file as events (same notice twice: one event)."""
+    """The notices of a ``watch --log`` file as events (same notice twice: one event).
+
+    An AWS event's zone is the notice's zone ID (``use1-az6``) where the log has one, as
+    fleet files and the public data name zones; the zone name (``us-east-1a``) differs
+    between accounts and is kept only for logs of agents that did not record the ID.
+    """
     out: dict[str, FleetEvent] = {}
     for n in notices:
         event_id = f"{n.cloud}:watch:{n.instance_id or '-'}:{n.event_id}"
@@ -309,7 +314,7 @@ def events_from_notices(notices: Iterable[Notice], *, source: str) -> list[Fleet
                 notice_time=n.notice_time,
                 source=source,
                 region=n.region,
-                zone=n.zone,
+                zone=(n.zone_id or n.zone) if n.cloud == "aws" else n.zone,
                 instance_type=n.instance_type,
                 instance_id=n.instance_id,
                 market=None if n.kind == "maintenance" else "spot",

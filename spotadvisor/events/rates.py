@@ -43,11 +43,14 @@ def pool_stats(
     by_zone: bool = False,
     fleet: Path | None = None,
     extra: list[FleetEvent] | None = None,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Measured rates per pool over ``[start, end)`` (see :mod:`spotadvisor.events.stats`).
 
     Exposure comes from ``fleet`` (a fleet file's spot pools running all window) when
-    given, else from the store's billing lines.
+    given, else from the store's billing lines. ``end`` should not be in the future
+    (:func:`spotadvisor.events.run.clip_to_now`): a fleet file's pools would be counted
+    as exposed there. Remarks for the user are appended to ``notes``.
     """
     from spotadvisor.schema import BILLING, INTERRUPTION_HISTORY
     from spotadvisor.sources import load_table
@@ -68,7 +71,7 @@ def pool_stats(
     else:
         exposure = exposure_from_billing(store.read(BILLING), start, end, by_zone=by_zone)
     bands = latest_bands(load_table(store, INTERRUPTION_HISTORY).frame)
-    return measured_rates(events, exposure, bands, by_zone=by_zone)
+    return measured_rates(events, exposure, bands, by_zone=by_zone, notes=notes)
 
 
 @dataclass

@@ -24,6 +24,12 @@ def window(
     from spotadvisor.config import parse_duration
 
     now = now or datetime.now(UTC)
+    if since and start:
+        raise UsageError(
+            "--since and --from both set where the window starts",
+            field="--since",
+            fix="give --since, or --from (with --to), not both",
+        )
     hi = _moment(end, "--to") if end else now
     if start:
         lo = _moment(start, "--from")
@@ -33,6 +39,28 @@ def window(
     if lo >= hi:
         raise UsageError("the window is empty", field="--from", fix="give a --from before --to")
     return lo, hi
+
+
+def clip_to_now(
+    start: datetime, end: datetime, *, now: datetime | None = None
+) -> tuple[datetime, bool]:
+    """``end``, or now when ``end`` is later (nothing has been measured there yet).
+
+    Returns the end and whether it was clipped.
+
+    Raises
+    ------
+    UsageError
+        When the whole window lies in the future.
+    """
+    now = now or datetime.now(UTC)
+    if start >= now:
+        raise UsageError(
+            f"the window starts in the future ({start:%Y-%m-%d %H:%M} UTC)",
+            field="--from",
+            fix="give a --from in the past",
+        )
+    return (now, True) if end > now else (end, False)
 
 
 def _moment(text: str, option: str) -> datetime:

@@ -13,10 +13,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from spotadvisor.errors import UsageError
 from spotadvisor.events.parse import REBALANCE, SPOT_WARNING, STATE_CHANGE
 
 STOP_STATES = ["stopping", "stopped", "shutting-down", "terminated"]
 MAX_RECEIVE_COUNT = 5
+#: the account id printed when none is given (AWS's documentation placeholder)
+PLACEHOLDER_ACCOUNT = "123456789012"
+
+
+def check_account(account: str) -> str:
+    """``account`` if it is an AWS account id (12 digits).
+
+    Raises
+    ------
+    UsageError
+        Naming ``--account`` and the fix.
+    """
+    value = account.strip()
+    if len(value) != 12 or not value.isascii() or not value.isdigit():
+        raise UsageError(
+            f"{account!r} is not an AWS account id (12 digits)",
+            field="--account",
+            fix="pass --account with your 12-digit account id "
+            "('aws sts get-caller-identity --query Account --output text' prints it)",
+        )
+    return value
 
 
 def aws_setup(

@@ -186,6 +186,8 @@ def ec2_describer(
 ) -> Callable[[list[FleetEvent]], list[FleetEvent]]:
     """Fill instance type, zone and market from EC2 ``DescribeInstances`` (per region).
 
+    The zone is ``Placement.AvailabilityZoneId`` (``use1-az6``, the same in every
+    account), or ``Placement.AvailabilityZone`` (the name) where EC2 gives no ID.
     Instances EC2 no longer knows keep their blanks; errors leave every blank as it is.
     """
 
@@ -205,9 +207,12 @@ def ec2_describer(
                 for page in pages:
                     for reservation in page.get("Reservations", []):
                         for inst in reservation.get("Instances", []):
+                            placement = inst.get("Placement") or {}
                             facts[inst["InstanceId"]] = (
                                 inst.get("InstanceType"),
-                                (inst.get("Placement") or {}).get("AvailabilityZone"),
+                                # the zone ID, as fleet files name zones; else the name
+                                placement.get("AvailabilityZoneId")
+                                or placement.get("AvailabilityZone"),
                                 "spot" if inst.get("InstanceLifecycle") == "spot" else "on-demand",
                             )
             except Exception:  # enrichment is best effort

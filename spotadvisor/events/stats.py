@@ -5,6 +5,14 @@ The rate of a pool is its interruptions divided by its spot exposure in instance
 Poisson interval. Exposure comes from the billing data (spot instance hours of the pool
 in the window) or from a fleet file (spot instances x window length).
 
+With ``by_zone``, a pool (cloud, region, instance type) is split into one row per zone
+only when every event and every exposure of it names a zone, in one naming scheme.
+Otherwise its rows are merged into one for the whole region, zone :data:`ANY_ZONE`: a
+fleet pool without a zone may run in any zone of its region, an event without a zone
+may have hit any of them, and AWS zone names (``us-east-1a``, per account) cannot be
+matched with zone IDs (``use1-az4``, what fleet files name). Azure zones are compared
+without their location (a watch log's ``eastus-1`` is a fleet file's ``1``).
+
 A published band gives the share of instances interrupted in a month, p. It is compared
 as the rate with that monthly probability, -ln(1 - p): the band "5-10%" is 0.051-0.105
 interruptions per instance-month. A pool is flagged when the whole interval lies outside
@@ -20,6 +28,7 @@ from datetime import datetime
 import pandas as pd
 
 from spotadvisor.events.parse import FleetEvent
+from spotadvisor.regions import is_aws_zone_id
 from spotadvisor.report.interruptions import HOURS_PER_MONTH, poisson_interval
 
 STATS_COLUMNS = [
@@ -42,6 +51,9 @@ STATS_COLUMNS = [
 ]
 EXPOSURE_COLUMNS = ["cloud", "region", "zone", "instance_type", "instance_hours", "source"]
 UNKNOWN = "(unknown)"
+#: the zone of a ``by_zone`` row that stands for every zone of its region
+ANY_ZONE = "(any)"
+_POOL = ["cloud", "region", "instance_type"]
 _HOURS = r"(?i)^(1 )?hours?$"
 
 
@@ -147,12 +159,88 @@ def latest_bands(history: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def zone_key(cloud: str, region: str | None, zone: str | None) -> str | None:
+    """A zone as events and exposure are matched on: Azure's without its location.
+
+    ``watch`` logs name Azure zones ``eastus-1``; fleet files and billing name them
+    ``1``. AWS zone IDs and names, and GCP zones, are kept as they are.
+    """
+    if not zone:
+        return None
+    if cloud == "azure" and region and zone.lower().startswith(region.lower() + "-"):
+        return zone[len(region) + 1 :]
+    return zone
+
+
+def _scheme(cloud: str, zone: str) -> str:
+    if cloud == "aws":
+        return "zone ID" if is_aws_zone_id(zone) else "zone name"
+    return "zone"
+
+
+def merge_unmatched_zones(
+    events: pd.DataFrame, exposure: pd.DataFrame, notes: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events and exposure with the zones of pools that cannot be split set to ANY_ZONE.
+
+    A pool (cloud, region, instance type) keeps its zones when every event and every
+    exposure row of it names one (not :data:`UNKNOWN`) in one naming scheme (AWS zone
+    IDs or zone names); otherwise all its rows get :data:`ANY_ZONE`, and where that
+    merges rows of different zones, ``notes`` says why.
+    """
+    events, exposure = events.copy(), exposure.copy()
+    keys = pd.concat([events[_POOL], exposure[_POOL]]).drop_duplicates()
+    for cloud, region, kind in keys.itertuples(index=False):
+        in_events = (
+            (events["cloud"] == cloud)
+            & (events["region"] == region)
+            & (events["instance_type"] == kind)
+        )
+        in_exposure = (
+            (exposure["cloud"] == cloud)
+            & (exposure["region"] == region)
+            & (exposure["instance_type"] == kind)
+        )
+        event_zones = events.loc[in_events, "zone"]
+        exposure_zones = exposure.loc[in_exposure, "zone"]
+        zones = set(event_zones) | set(exposure_zones)
+        reasons = []
+        if (exposure_zones == UNKNOWN).any():
+            sources = sorted(
+                set(exposure.loc[in_exposure & (exposure["zone"] == UNKNOWN), "source"])
+            )
+            reasons.append(f"exposure without a zone ({', '.join(sources)})")
+        blind = int((event_zones == UNKNOWN).sum())
+        if blind:
+            reasons.append(f"{blind} event(s) without a zone")
+        schemes = {_scheme(str(cloud), str(z)): str(z) for z in sorted(zones - {UNKNOWN})}
+        if len(schemes) > 1:
+            reasons.append(
+                "AWS zone names ("
+                + schemes["zone name"]
+                + ") cannot be matched with zone IDs ("
+                + schemes["zone ID"]
+                + "): names differ between accounts"
+            )
+        if not reasons:
+            continue
+        events.loc[in_events, "zone"] = ANY_ZONE
+        exposure.loc[in_exposure, "zone"] = ANY_ZONE
+        if len(zones) > 1 and notes is not None:
+            notes.append(
+                f"{cloud} {region} {kind}: one row for all its zones (zone {ANY_ZONE}): "
+                + "; ".join(reasons)
+            )
+    return events, exposure
+
+
 def measured_rates(
     events: Sequence[FleetEvent],
     exposure: pd.DataFrame,
     bands: pd.DataFrame,
     *,
     by_zone: bool = False,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Interruptions per instance-month per pool, with intervals and the published band.
 
@@ -166,12 +254,16 @@ def measured_rates(
     bands
         Published bands (:func:`latest_bands`).
     by_zone
-        One row per zone instead of per region.
+        One row per zone instead of per region; pools whose zones cannot be matched
+        are one row with zone :data:`ANY_ZONE` (:func:`merge_unmatched_zones`).
+    notes
+        Where to append remarks for the user (pools merged across zones, and why).
 
     Returns
     -------
     pandas.DataFrame
-        :data:`STATS_COLUMNS`; rates are NaN where the pool has no exposure.
+        :data:`STATS_COLUMNS`; rates are NaN where the pool has no exposure; the zone
+        is None without ``by_zone``.
     """
     keys = ["cloud", "region", "zone", "instance_type"]
     counted = [e for e in events if e.event_type in ("interruption", "rebalance")]
@@ -180,13 +272,23 @@ def measured_rates(
         {
             "cloud": [e.cloud for e in counted],
             "region": [e.region or UNKNOWN for e in counted],
-            "zone": [(e.zone or UNKNOWN) if by_zone else UNKNOWN for e in counted],
+            "zone": [
+                (zone_key(e.cloud, e.region, e.zone) or UNKNOWN) if by_zone else UNKNOWN
+                for e in counted
+            ],
             "instance_type": [e.instance_type or UNKNOWN for e in counted],
             "interruption": [e.event_type == "interruption" for e in counted],
             "instance": [e.instance_id or f"event-{i}" for i, e in enumerate(counted)],
         },
         columns=[*keys, "interruption", "instance"],
     )
+    if by_zone:
+        zones = [
+            zone_key(str(c), str(r), None if z == UNKNOWN else str(z)) or UNKNOWN
+            for c, r, z in zip(exposure["cloud"], exposure["region"], exposure["zone"], strict=True)
+        ]
+        exposure = exposure.assign(zone=pd.Series(zones, index=exposure.index, dtype=object))
+        frame, exposure = merge_unmatched_zones(frame, exposure, notes)
     hits = frame[frame["interruption"]]
     pools = (
         frame.groupby(keys, as_index=False)
@@ -236,7 +338,10 @@ def measured_rates(
         ["interruptions", "exposure_instance_months", "cloud", "region", "instance_type"],
         ascending=[False, False, True, True, True],
     )
-    return pools[STATS_COLUMNS].reset_index(drop=True)
+    pools = pools[STATS_COLUMNS].reset_index(drop=True)
+    if not by_zone:
+        pools["zone"] = None  # per region: no zone (null in JSON, not "(unknown)")
+    return pools
 
 
 def _rate(count: int, months: float) -> tuple[float, float, float]:

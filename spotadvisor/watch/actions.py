@@ -107,6 +107,7 @@ def hook_env(notice: Notice, record: dict[str, Any]) -> dict[str, str]:
         "SPOTADVISOR_INSTANCE_ID": notice.instance_id or "",
         "SPOTADVISOR_INSTANCE_TYPE": notice.instance_type or "",
         "SPOTADVISOR_ZONE": notice.zone or "",
+        "SPOTADVISOR_ZONE_ID": notice.zone_id or "",
         "SPOTADVISOR_REGION": notice.region or "",
         "SPOTADVISOR_ACTION": notice.action,
         "SPOTADVISOR_DEADLINE": iso(notice.deadline) if notice.deadline else "",

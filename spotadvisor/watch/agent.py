@@ -210,7 +210,10 @@ class Agent:
                     f"{len(done)} notice(s) already handled in {log}: not acting on them again"
                 )
         identity = self.source.identity()
-        about = ", ".join(v for v in (identity.instance_type, identity.zone) if v)
+        zone = identity.zone
+        if identity.zone_id and identity.zone_id != zone:
+            zone = f"{zone} = {identity.zone_id}" if zone else identity.zone_id
+        about = ", ".join(v for v in (identity.instance_type, zone) if v)
         instance = f" for {identity.instance_id}" if identity.instance_id else ""
         instance += f" ({about})" if about and instance else ""
         every = "once" if self.settings.once else f"every {self.settings.interval:g} s"

@@ -16,6 +16,10 @@ Notices: ``/latest/meta-data/spot/instance-action`` (404: nothing; ``{"action",
 "time"}``: termination, deadline = time) and
 ``/latest/meta-data/events/recommendations/rebalance`` (404: nothing; ``{"noticeTime"}``:
 rebalance recommendation, advisory, no deadline).
+
+Identity: ``instance-id``, ``instance-type``, ``placement/availability-zone`` (the
+zone name, which differs between accounts), ``placement/availability-zone-id`` (the
+zone ID, the same for everyone: what fleet files name) and ``placement/region``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ IDENTITY_PATHS = {
     "instance_id": "/latest/meta-data/instance-id",
     "instance_type": "/latest/meta-data/instance-type",
     "zone": "/latest/meta-data/placement/availability-zone",
+    "zone_id": "/latest/meta-data/placement/availability-zone-id",  # the same in every account
     "region": "/latest/meta-data/placement/region",
 }
 

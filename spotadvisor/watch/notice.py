@@ -35,6 +35,7 @@ NOTICE_KEYS = (
     "instance_id",
     "instance_type",
     "zone",
+    "zone_id",
     "region",
     "action",
     "notice_time",
@@ -43,6 +44,8 @@ NOTICE_KEYS = (
     "event_id",
     "source",
 )
+#: keys a log written by an older agent may lack (read as null)
+OPTIONAL_KEYS = frozenset({"zone_id"})
 SOURCE = "watch"
 
 
@@ -56,6 +59,8 @@ class Identity:
         As the cloud names them (``i-0abc...``, ``p5.48xlarge``, ``us-east-1a``...).
     name
         The VM name (GCP, Azure); Azure scheduled events list resources by name.
+    zone_id
+        The AWS zone ID (``use1-az6``): zone names differ between accounts, IDs do not.
     """
 
     instance_id: str | None = None
@@ -63,6 +68,7 @@ class Identity:
     zone: str | None = None
     region: str | None = None
     name: str | None = None
+    zone_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +93,8 @@ class Notice:
         The dedupe key: AWS action@time, GCP ``preempted:<instance>``, Azure EventId.
     instance_id, instance_type, zone, region
         The instance, where the metadata service told.
+    zone_id
+        The AWS zone ID (``use1-az6``), where IMDS told; None on GCP and Azure.
     """
 
     kind: Kind
@@ -99,6 +107,7 @@ class Notice:
     instance_type: str | None = None
     zone: str | None = None
     region: str | None = None
+    zone_id: str | None = None
 
     def seconds_left(self, now: datetime) -> float | None:
         """Seconds from ``now`` to the deadline (negative once past), None without one."""
@@ -116,6 +125,7 @@ class Notice:
             "instance_id": self.instance_id,
             "instance_type": self.instance_type,
             "zone": self.zone,
+            "zone_id": self.zone_id,
             "region": self.region,
             "action": self.action,
             "notice_time": iso(self.notice_time),
@@ -135,6 +145,7 @@ class Notice:
             instance_type=identity.instance_type,
             zone=identity.zone,
             region=identity.region,
+            zone_id=identity.zone_id,
         )
 
 
@@ -284,14 +295,14 @@ def _parse_line(line: str, path: Path, number: int) -> Notice | None:
         raise bad('no "event"')
     if event not in KINDS:
         return None  # an outcome record
-    missing = [key for key in NOTICE_KEYS if key not in record]
+    missing = [key for key in NOTICE_KEYS if key not in record and key not in OPTIONAL_KEYS]
     if missing:
         raise bad(f"the notice has no {', '.join(missing)}")
     for key in ("cloud", "action", "event_id", "notice_time"):
         if not isinstance(record[key], str) or not record[key]:
             raise bad(f"{key} is not text")
-    for key in ("instance_id", "instance_type", "zone", "region", "deadline"):
-        if record[key] is not None and not isinstance(record[key], str):
+    for key in ("instance_id", "instance_type", "zone", "zone_id", "region", "deadline"):
+        if record.get(key) is not None and not isinstance(record[key], str):
             raise bad(f"{key} is not text or null")
     left = record["seconds_left"]
     if left is not None and not (isinstance(left, int | float) and math.isfinite(left)):
@@ -313,4 +324,5 @@ def _parse_line(line: str, path: Path, number: int) -> Notice | None:
         instance_type=record["instance_type"],
         zone=record["zone"],
         region=record["region"],
+        zone_id=record.get("zone_id"),
     )

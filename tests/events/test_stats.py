@@ -226,3 +226,30 @@ def test_stats_bad_window_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--from" in result.stderr
     result = runner.invoke(app, ["events", "stats", "--from", "yesterday"])
     assert result.exit_code == 2 and "not a date" in result.stderr
+    result = runner.invoke(app, ["events", "stats", "--since", "7d", "--from", "2026-10-01"])
+    assert result.exit_code == 2 and "error: --since: --since and --from" in result.stderr
+
+
+def test_a_window_ending_in_the_future_is_clipped_to_now(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "workload: {replicas: 2, gpus_per_replica: 8}\n"
+        "fleet:\n  - {cloud: aws, region: us-east-1, instance: p5.48xlarge, market: spot, count: 4}\n"
+    )
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+    args = ["--db", str(tmp_path / "s.duckdb"), "events", "stats", "--fleet", str(fleet)]
+    window = ["--from", start.isoformat(), "--to", "2099-01-01"]
+    result = runner.invoke(app, [*args, *window, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert "the window ends in the future" in result.stderr
+    doc = json.loads(result.stdout)
+    end = datetime.fromisoformat(doc["window"]["to"])
+    assert abs((end - datetime.now(UTC)).total_seconds()) < 60
+    (p5,) = doc["pools"]
+    # 4 instances x 10 days, not x the years up to 2099
+    assert p5["exposure_instance_months"] == pytest.approx(4 * 240 / 730, rel=1e-3)
+    assert p5["zone"] is None  # per region: no zone, not "(unknown)"
+    past = runner.invoke(app, [*args, "--from", "2026-10-01", "--to", "2026-10-31"])
+    assert past.exit_code == 0 and "future" not in past.stderr
+    future = runner.invoke(app, [*args, "--from", "2099-01-01", "--to", "2099-02-01"])
+    assert future.exit_code == 2 and "--from" in future.stderr and "future" in future.stderr

@@ -244,3 +244,23 @@ def test_setup_aws_print(tmp_path: Path) -> None:
     )
     refused = runner.invoke(app, ["events", "setup", "aws"])
     assert refused.exit_code == 2 and "--print" in refused.stderr
+
+
+@pytest.mark.parametrize("account", ["abc", "12345678901", "1234567890123", "1234-5678-9012"])
+def test_setup_aws_refuses_an_account_that_is_not_12_digits(account: str) -> None:
+    result = runner.invoke(app, ["events", "setup", "aws", "--print", "--account", account])
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert "--account" in line and "12-digit" in line
+
+
+def test_setup_aws_without_account_says_to_replace_the_placeholder() -> None:
+    result = runner.invoke(app, ["events", "setup", "aws", "--print", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert "replace 123456789012 with your account id (or pass --account)" in result.stderr
+    assert "123456789012" in json.loads(result.stdout)["queue"]["Arn"]
+    given = runner.invoke(
+        app, ["events", "setup", "aws", "--print", "--format", "json", "--account", "111122223333"]
+    )
+    assert "replace" not in given.stderr
+    assert json.loads(given.stdout)["queue"]["Arn"].endswith(":111122223333:spotadvisor-events")

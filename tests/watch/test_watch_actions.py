@@ -28,7 +28,9 @@ def notice(left: float | None = 120.0) -> Notice:
         notice_time=NOW,
         deadline=None if left is None else NOW + timedelta(seconds=left),
         event_id="terminate@2026-10-03T03:02:00Z",
-    ).with_identity(Identity("i-0abc", "p5.48xlarge", "us-east-1a", "us-east-1"))
+    ).with_identity(
+        Identity("i-0abc", "p5.48xlarge", "us-east-1a", "us-east-1", zone_id="use1-az6")
+    )
 
 
 # -- the hook ------------------------------------------------------------------------
@@ -53,6 +55,7 @@ def test_hook_sees_the_notice_in_its_environment(tmp_path: Path) -> None:
     assert env["SPOTADVISOR_INSTANCE_ID"] == "i-0abc"
     assert env["SPOTADVISOR_INSTANCE_TYPE"] == "p5.48xlarge"
     assert env["SPOTADVISOR_ZONE"] == "us-east-1a"
+    assert env["SPOTADVISOR_ZONE_ID"] == "use1-az6"
     assert env["SPOTADVISOR_REGION"] == "us-east-1"
     assert env["SPOTADVISOR_ACTION"] == "terminate"
     assert env["SPOTADVISOR_DEADLINE"] == "2026-10-03T03:02:00Z"

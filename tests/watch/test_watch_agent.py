@@ -113,6 +113,12 @@ def test_a_notice_seen_on_many_polls_is_acted_on_once(tmp_path: Path) -> None:
     assert run.code == 0 and source.polls == 4  # stops at the termination
     assert [json.loads(line)["event"] for line in run.out] == ["rebalance", "termination"]
     assert sorted(wait_for_lines(hooks, 2)) == ["rebalance", "terminate@T"]
+    # the rebalance hook runs in the background: its outcome is recorded once it returns,
+    # which may be after its line is written and after the agent has stopped
+    for _ in range(100):
+        if len(run.records("hook")) == 2:
+            break
+        time.sleep(0.05)
     assert len(run.records("hook")) == 2
 
 

@@ -31,7 +31,9 @@ def notice(kind: str = "termination", event_id: str = "terminate@2026-10-03T03:0
         notice_time=SEEN,
         deadline=datetime(2026, 10, 3, 3, 2, tzinfo=UTC) if kind == "termination" else None,
         event_id=event_id,
-    ).with_identity(Identity("i-0abc", "p5.48xlarge", "us-east-1a", "us-east-1"))
+    ).with_identity(
+        Identity("i-0abc", "p5.48xlarge", "us-east-1a", "us-east-1", zone_id="use1-az6")
+    )
 
 
 def test_record_has_exactly_the_documented_keys_in_order() -> None:
@@ -44,6 +46,7 @@ def test_record_has_exactly_the_documented_keys_in_order() -> None:
         "instance_id": "i-0abc",
         "instance_type": "p5.48xlarge",
         "zone": "us-east-1a",
+        "zone_id": "use1-az6",
         "region": "us-east-1",
         "action": "terminate",
         "notice_time": "2026-10-03T03:00:00.250Z",
@@ -140,3 +143,16 @@ def test_the_report_reads_termination_notices(tmp_path: Path) -> None:
 def test_records_are_one_line_of_json() -> None:
     line = dumps(notice().record(SEEN))
     assert "\n" not in line and json.loads(line)["event"] == "termination"
+
+
+def test_a_log_of_an_older_agent_without_zone_id_is_read(tmp_path: Path) -> None:
+    record = notice().record(SEEN)
+    del record["zone_id"]  # agents before zone_id wrote the other keys only
+    log = tmp_path / "old.jsonl"
+    log.write_text(dumps(record) + "\n")
+    (found,) = read_watch_log(log)
+    assert (found.zone, found.zone_id) == ("us-east-1a", None)
+    record["zone_id"] = 6
+    log.write_text(dumps(record) + "\n")
+    with pytest.raises(UsageError, match="zone_id is not text"):
+        read_watch_log(log)

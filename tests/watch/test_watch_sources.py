@@ -246,3 +246,34 @@ def test_default_urls_honour_the_sdk_variables() -> None:
     urls = base_urls(None, env)
     assert urls["aws"] == "http://[fd00:ec2::254]" and urls["gcp"] == "http://127.0.0.1:8080"
     assert set(base_urls("http://127.0.0.1:9/", env).values()) == {"http://127.0.0.1:9"}
+
+
+def test_aws_identity_reads_the_zone_id_and_notices_carry_it() -> None:
+    from spotadvisor.watch import mock_aws
+
+    with MetadataMock("aws", notice_in=0.0) as mock:
+        source = AwsSource(mock.url)
+        identity = source.identity()
+        assert (identity.zone, identity.zone_id) == (mock_aws.ZONE, mock_aws.ZONE_ID)
+        (notice,) = source.poll(now)
+        record = notice.record(now())
+        assert (record["zone"], record["zone_id"]) == ("us-east-1a", "use1-az6")
+
+
+def test_aws_zone_id_stays_null_when_imds_does_not_serve_it() -> None:
+    served = {
+        "/latest/meta-data/instance-id": "i-0abc",
+        "/latest/meta-data/placement/availability-zone": "us-east-1b",
+    }
+
+    def handler(
+        method: str, path: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        if method == "PUT":
+            return 200, {}, b"token"
+        return (200, {}, served[path].encode()) if path in served else (404, {}, b"")
+
+    with LocalServer(handler) as server:
+        identity = AwsSource(server.url).identity()
+    assert (identity.instance_id, identity.zone, identity.zone_id) == ("i-0abc", "us-east-1b", None)
+    assert identity.region == "us-east-1"
