@@ -67,7 +67,10 @@ def main() -> int:
     text = render()
     if "--check" in sys.argv[1:]:
         if DOC.read_text() != text:
-            print("docs/cli.md is out of date: run python docs/build_cli_reference.py", file=sys.stderr)
+            print(
+                "docs/cli.md is out of date: run python docs/build_cli_reference.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     DOC.write_text(text)

@@ -20,7 +20,9 @@ def test_ruff_is_clean() -> None:
 
 
 def test_ruff_format_is_clean() -> None:
-    done = run_tool("ruff", "format", "--check", "spotadvisor")
+    done = run_tool(
+        "ruff", "format", "--check", "spotadvisor", "tests", "data", "benchmarks", "docs"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
