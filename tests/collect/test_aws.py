@@ -108,7 +108,7 @@ def test_throttling_is_retried(fake_aws: FakeAws, tmp_path: Path) -> None:
 def test_a_region_that_times_out_fails_alone(fake_aws: FakeAws, tmp_path: Path) -> None:
     fake_aws.hang("eu-west-1", 30)
     store = Store(tmp_path / "s.duckdb")
-    report = collect_aws(store, options(fake_aws, read_timeout_s=1, max_attempts=1))
+    report = collect_aws(store, options(fake_aws, read_timeout_s=3, max_attempts=1))
     failed = {(r.source, r.region) for r in report.failed}
     assert ("spot-prices", "eu-west-1") in failed
     assert all(r.region == "eu-west-1" for r in report.failed)

@@ -221,7 +221,7 @@ def test_a_hung_request_fails_its_task_only(fake_azure: FakeAzure, tmp_path: Pat
     fake_azure.hang("retail-prices", 30, region="westus2")
     fake_azure.hang("resource-graph", 30, region="eastus")
     store = Store(tmp_path / "s.duckdb")
-    report = collect_azure(store, options(fake_azure, timeout_s=1, max_attempts=1))
+    report = collect_azure(store, options(fake_azure, timeout_s=3, max_attempts=1))
     failed = {(r.source, r.region) for r in report.failed}
     assert failed == {("prices", "westus2"), ("evictions", "eastus"), ("spot-history", "eastus")}
     assert all("did not answer in time" in (r.error or "") for r in report.failed)

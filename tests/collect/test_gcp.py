@@ -219,7 +219,7 @@ def test_throttling_then_success(fake_gcp: FakeGcp, tmp_path: Path) -> None:
 def test_a_hung_query_fails_its_task_only(fake_gcp: FakeGcp, tmp_path: Path) -> None:
     fake_gcp.hang("bigquery", 30)
     store = Store(tmp_path / "s.duckdb")
-    report = collect_gcp(store, options(fake_gcp, timeout_s=1))
+    report = collect_gcp(store, options(fake_gcp, timeout_s=3))
     assert [(r.source, r.error) for r in report.failed] == [
         ("billing", "ReadTimeout: the endpoint did not answer in time")
     ]
@@ -232,7 +232,7 @@ def test_a_hung_query_fails_its_task_only(fake_gcp: FakeGcp, tmp_path: Path) -> 
 def test_a_hung_catalog_fails_prices_only(fake_gcp: FakeGcp, tmp_path: Path) -> None:
     fake_gcp.hang("catalog", 30)
     store = Store(tmp_path / "s.duckdb")
-    report = collect_gcp(store, options(fake_gcp, timeout_s=1))
+    report = collect_gcp(store, options(fake_gcp, timeout_s=3))
     assert [r.source for r in report.failed] == ["prices"]
     assert len(fresh_offers(store)) == 0 and len(store.read(BILLING)) > 0
     # without prices, the prior goes to what the snapshot already offers
