@@ -183,6 +183,11 @@ def test_typer_usage_errors_exit_2() -> None:
         (["simulate", "x.yaml", "--trials", "0"], "error: spotadvisor simulate: Invalid value"),
         (["offers", "--bogus"], "error: spotadvisor offers: No such option: --bogus"),
         (["nosuch"], "error: spotadvisor: No such command 'nosuch'."),
+        (
+            ["offers", "-o", "/nonexistent-folder/x.csv"],
+            "error: spotadvisor offers: Invalid value for '--output' / '-o': the folder "
+            "/nonexistent-folder does not exist",
+        ),
     ],
 )
 def test_parser_errors_from_the_installed_command_are_one_line(

@@ -109,7 +109,7 @@ def test_throughput_adds_cost_per_million_tokens() -> None:
         (["recommend", "--replicas", "2", "--sla", "150"], "--sla"),
         (
             ["recommend", "--gpu", "H100", "--replicas", "2", "--budget", "10", "--quick"],
-            "--budget",
+            "--budget: no mix fits the budget of $10 a month",
         ),
         ([*BASE, "--explain", "999"], "--explain"),
     ],
@@ -125,3 +125,32 @@ def test_sla_and_risk_options_take_numbers() -> None:
     assert result.exit_code == 0, result.stderr
     sla = json.loads(result.stdout)["inputs"]["sla"]
     assert sla == {"availability": 0.9995, "max_breach_probability": 0.02}
+
+
+def test_the_baseline_is_not_recommended_over_the_budget(document: dict[str, object]) -> None:
+    """A budget below the cheapest mix within the risk budget leaves nothing to recommend.
+
+    The all-on-demand baseline is still evaluated (as the reference) but must not be
+    recommended at several times the budget.
+    """
+    mixes = document["mixes"]
+    assert isinstance(mixes, list)
+    cheapest_ok = min(m["cost_usd_per_month_mean"] for m in mixes if m["within_risk_budget"])
+    budget = f"{0.99 * cheapest_ok:.0f}"
+    result = runner.invoke(app, [*BASE, "--budget", budget, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["recommended_rank"] is None
+    assert not any(m["recommended"] for m in doc["mixes"])
+    table = runner.invoke(app, [*BASE, "--budget", budget])
+    assert f"No mix meets both the SLA and the budget of ${float(budget):,.0f} a month" in (
+        " ".join(table.stdout.split())
+    )
+
+
+def test_every_mix_is_listed_once(document: dict[str, object]) -> None:
+    mixes = document["mixes"]
+    assert isinstance(mixes, list)
+    keys = [json.dumps([m["pools"], m["policy"]], sort_keys=True) for m in mixes]
+    assert len(keys) == len(set(keys))
+    assert sum(1 for m in mixes if m["recommended"]) == 1

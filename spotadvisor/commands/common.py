@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from spotadvisor.errors import ExitCode, SpotadvisorError
+from spotadvisor.errors import ExitCode, SpotadvisorError, UsageError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -104,12 +104,21 @@ def emit(text: str, output: Path | None) -> None:
     try:
         output.write_text(text)
     except OSError as exc:
-        raise SpotadvisorError(
+        raise UsageError(
             f"cannot write the output: {exc.strerror}",
             file=str(output),
             fix="choose a writable path",
         ) from None
     note(f"wrote {output}")
+
+
+def _output_folder_exists(value: Path | None) -> Path | None:
+    """Refuse ``-o`` into a missing folder before any work is done."""
+    if value is not None and not value.parent.is_dir():
+        raise typer.BadParameter(
+            f"the folder {value.parent} does not exist; create it or choose another path"
+        )
+    return value
 
 
 def split_values(values: list[str] | None) -> list[str]:
@@ -124,6 +133,7 @@ OUTPUT_OPTION: Any = typer.Option(
     metavar="FILE",
     help="Write the result to this file instead of stdout.",
     dir_okay=False,
+    callback=_output_folder_exists,
 )
 
 

@@ -41,7 +41,7 @@ class Recommendation:
         Indices into ``search.evaluated``, best first.
     recommended
         Index into ``search.evaluated`` of the recommended mix (the first within the
-        risk budget), or None when no mix is.
+        risk budget, if its expected cost keeps to the budget), or None when no mix is.
     frontier
         Indices into ``search.evaluated`` on the cost-risk frontier, cheapest first.
     data
@@ -108,9 +108,13 @@ def recommend(
     )
     metrics = [e.metrics for e in result.evaluated]
     order = ranking(metrics, fleet.sla.max_breach_probability)
+    # the cheapest mix within the risk budget, if it also keeps to --budget (the baseline
+    # all-on-demand mix is always evaluated, even over --budget, as the reference)
     first = (
         order[0]
-        if order and within_budget(metrics[order[0]], fleet.sla.max_breach_probability)
+        if order
+        and within_budget(metrics[order[0]], fleet.sla.max_breach_probability)
+        and (budget is None or metrics[order[0]].cost_mean.value <= budget)
         else None
     )
     points = [(m.cost_mean.value, m.sla_breach_probability.value) for m in metrics]

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from spotadvisor.config import FleetFile, PoolSpec
+from spotadvisor.errors import UsageError
 from spotadvisor.fleet import ResolvedPool, resolve_fleet
 from spotadvisor.recommend.candidates import (
     CROSS_REGION_TOP,
@@ -38,7 +39,7 @@ from spotadvisor.recommend.candidates import (
 from spotadvisor.recommend.rank import frontier
 from spotadvisor.sim import closed_form as cf
 from spotadvisor.sim.load import demand_step
-from spotadvisor.sim.model import FleetModel, PoolModel
+from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, PoolModel
 from spotadvisor.sim.results import Metrics, summarize
 from spotadvisor.sim.scenarios import fleet_plan
 from spotadvisor.sim.sweep import simulate_many
@@ -306,8 +307,6 @@ def search(
     adjust
         Rewrites the fleet of every candidate pool before resolution (``--params``).
     """
-    from spotadvisor.errors import UsageError
-
     hosts = hostable_offers(view, hosts_filter)
     if hosts.empty:
         raise UsageError(
@@ -346,11 +345,7 @@ def search(
     ):
         survivors.append(baseline_index)
     if not survivors:
-        raise UsageError(
-            f"no mix fits the budget of ${budget_usd:,.0f}",
-            field="--budget",
-            fix=f"the cheapest all-on-demand mix costs ${best_sure:,.0f}; raise --budget or lower --replicas",
-        )
+        raise _nothing_fits(fleet, budget_usd or 0.0, best_sure)
 
     trials = fleet.trials
     short = max(STAGE1_MIN, trials // STAGE1_SHARE)
@@ -388,6 +383,17 @@ def search(
     return SearchResult(evaluated, baseline, pools, stats, notes)
 
 
+def _nothing_fits(fleet: FleetFile, budget_usd: float, best_sure: float) -> UsageError:
+    """The error when every mix is over ``--budget``, in its unit: USD per 730-hour month."""
+    per_month = HOURS_PER_MONTH / fleet.horizon_hours  # budget_usd is over the horizon
+    return UsageError(
+        f"no mix fits the budget of ${budget_usd * per_month:,.0f} a month",
+        field="--budget",
+        fix=f"the cheapest all-on-demand mix costs ${best_sure * per_month:,.0f} a month "
+        "(730 h); raise --budget or lower --replicas",
+    )
+
+
 def _references(candidates: list[Candidate], nominal: list[float], peak: int) -> tuple[int, int]:
     """The cheapest all-on-demand mix, and the cheapest sure one (all on demand at the peak).
 
@@ -403,9 +409,14 @@ def _references(candidates: list[Candidate], nominal: list[float], peak: int) ->
 def _all_candidates(
     pools: dict[PoolKey, ResolvedPool], sizes: list[int], fallback: float
 ) -> list[Candidate]:
-    """Candidates for every fleet size; a mix that arises at two sizes is kept once."""
+    """Candidates for every fleet size, each mix once.
+
+    A mix can arise twice: at two sizes of a load profile, or when a zone spread wider
+    than the spot replicas leaves its extra zones empty (2 replicas over 3 zones is the
+    same mix as over 2).
+    """
     candidates = [c for size in sizes for c in build_candidates(pools, size, fallback)]
-    return list(dict.fromkeys(candidates)) if len(sizes) > 1 else candidates
+    return list(dict.fromkeys(candidates))
 
 
 def _run(

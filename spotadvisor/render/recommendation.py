@@ -160,6 +160,19 @@ def explanation(rec: Recommendation) -> str:
     fleet, stats = rec.fleet, rec.search.stats
     target, budget = 100 * fleet.sla.availability, 100 * fleet.sla.max_breach_probability
     base = rec.monthly(rec.search.baseline.metrics.cost_mean.value)
+    within_risk = [
+        e
+        for e in rec.search.evaluated
+        if within_budget(e.metrics, fleet.sla.max_breach_probability)
+    ]
+    if rec.recommended is None and within_risk and rec.budget_usd_per_month is not None:
+        cheapest = min(within_risk, key=lambda e: e.metrics.cost_mean.value)
+        return (
+            f"No mix meets both the SLA and the budget of ${rec.budget_usd_per_month:,.0f} a month: "
+            f"the cheapest within the risk budget, {describe_mix(cheapest.candidate)}, costs "
+            f"${rec.monthly(cheapest.metrics.cost_mean.value):,.0f} a month. Raise --budget, "
+            f"loosen --risk or --sla, or lower --replicas."
+        )
     if rec.recommended is None:
         return (
             f"No mix meets the SLA ({target:g}% availability in all but {budget:g}% of months) within "
