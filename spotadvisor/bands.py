@@ -18,6 +18,10 @@ _BELOW = re.compile(r"^<\s*(\d+(?:\.\d+)?)\s*%?$")
 _ABOVE = re.compile(r"^(?:>\s*(\d+(?:\.\d+)?)\s*%?|(\d+(?:\.\d+)?)\s*%?\s*\+)$")
 
 
+# (lower, upper) [%] of the bands AWS and Azure publish: <5%, 5-10%, 10-15%, 15-20%, >20%
+PUBLISHED_BOUNDS = ((0.0, 5.0), (5.0, 10.0), (10.0, 15.0), (15.0, 20.0), (20.0, 100.0))
+
+
 @dataclass(frozen=True)
 class Band:
     """An interruption band.
@@ -68,14 +72,27 @@ def parse_max_band(value: str) -> float:
     text = value.strip()
     number = text.rstrip("%").strip()
     try:
-        return float(number)
+        upper = float(number)
     except ValueError:
-        pass
-    band = parse_band(text)
-    if band is None:
+        band = parse_band(text)
+        if band is None or (band.lower_pct, band.upper_pct) not in PUBLISHED_BOUNDS:
+            raise UsageError(
+                f"{value!r} is not an interruption band",
+                field="--max-band",
+                fix="give a published band ('<5%', '5-10%', '10-15%', '15-20%', '>20%') "
+                "or a percentage such as 15",
+            ) from None
+        return band.upper_pct
+    if not 0 < upper <= 100:  # a share of capacity, in percent
         raise UsageError(
-            f"{value!r} is not an interruption band",
+            f"{value!r} is not a percentage above 0 and up to 100",
             field="--max-band",
-            fix="give a band label such as '<5%', '5-10%', '10-15%' or a percentage such as 15",
+            fix="give e.g. 15 (bands up to 15%) or a band label such as '10-15%'",
         )
-    return band.upper_pct
+    if upper < PUBLISHED_BOUNDS[0][1]:
+        raise UsageError(
+            f"no published band is as low as {upper:g}%: the lowest is <5%",
+            field="--max-band",
+            fix="give 5 (or '<5%') for the least interrupted offers",
+        )
+    return upper

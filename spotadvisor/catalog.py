@@ -113,17 +113,19 @@ class GpuCount:
             When the value is not a count, ``N+`` or ``N-M``.
         """
         value = text.strip()
+        count = None
         try:
             if value.endswith("+"):
-                return cls(float(value[:-1]), np.inf)
-            if match := re.fullmatch(r"(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)", value):
+                count = cls(float(value[:-1]), np.inf)
+            elif match := re.fullmatch(r"(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)", value):
                 low, high = float(match.group(1)), float(match.group(2))
-                if low <= high:
-                    return cls(low, high)
+                count = cls(low, high) if low <= high else None
             else:
-                return cls(float(value), float(value))
+                count = cls(float(value), float(value))
         except ValueError:
             pass
+        if count is not None and count.high >= 1:  # an instance has at least one GPU
+            return count
         raise UsageError(
             f"{text!r} is not a GPU count",
             field="--gpus",

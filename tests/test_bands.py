@@ -33,7 +33,16 @@ def test_not_a_band(label: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "upper"),
-    [("10-15%", 15.0), ("15", 15.0), ("15%", 15.0), ("<5%", 5.0), (">20%", 100.0)],
+    [
+        ("10-15%", 15.0),
+        ("15", 15.0),
+        ("15%", 15.0),
+        ("<5%", 5.0),
+        (">20%", 100.0),
+        ("0-5", 5.0),  # Azure's labels
+        ("20+", 100.0),
+        ("7.5", 7.5),
+    ],
 )
 def test_max_band(value: str, upper: float) -> None:
     assert parse_max_band(value) == upper
@@ -50,3 +59,18 @@ def test_range_bounds_round_trip(a: int, b: int) -> None:
     band = parse_band(f"{low}-{high}%")
     assert band is not None and (band.lower_pct, band.upper_pct) == (low, high)
     assert parse_band(band.label) == band
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("3-7%", "'3-7%' is not an interruption band"),  # a band nobody publishes
+        ("4", "no published band is as low as 4%"),  # would match nothing
+        ("0", "not a percentage above 0 and up to 100"),
+        ("-5", "not a percentage above 0 and up to 100"),
+        ("101", "not a percentage above 0 and up to 100"),
+    ],
+)
+def test_max_band_rejects_what_can_match_no_band(value: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_max_band(value)

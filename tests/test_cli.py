@@ -155,6 +155,7 @@ def test_output_file(tmp_path: Path) -> None:
         (["offers", "--region", "us-est-1"], "Did you mean"),
         (["offers", "--cloud", "amazon"], "--cloud: unknown cloud 'amazon'"),
         (["offers", "--gpus", "eight"], "--gpus: 'eight' is not a GPU count"),
+        (["offers", "--gpus", "0"], "--gpus: '0' is not a GPU count"),
         (["offers", "--max-band", "low"], "--max-band: 'low' is not an interruption band"),
         (["data", "import", "/nonexistent/file.json"], "/nonexistent/file.json: file not found"),
         (["data", "import", str(ROOT / "README.md")], "(or name it with --file-format if"),

@@ -112,6 +112,8 @@ def test_throughput_adds_cost_per_million_tokens() -> None:
             "--budget: no mix fits the budget of $10 a month",
         ),
         ([*BASE, "--explain", "999"], "--explain"),
+        ([*BASE, "--clouds", "gpc"], "--clouds: unknown cloud 'gpc'. Did you mean 'gcp'?"),
+        ([*BASE, "--regions", "us-est-1"], "--regions: no offer has a region matching 'us-est-1'"),
     ],
 )
 def test_bad_input_exit_2(args: list[str], expected: str) -> None:

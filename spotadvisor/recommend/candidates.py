@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from spotadvisor.config.specs import CLOUDS
+from spotadvisor.errors import UsageError, did_you_mean
 from spotadvisor.gpus import parse_gpu_query
 
 MAX_SPOT_ZONES = 3
@@ -116,7 +118,13 @@ def instances_needed(gpu_count: float, gpu_memory_gb: float, spec: HostFilter) -
 
 
 def hostable_offers(view: pd.DataFrame, spec: HostFilter) -> pd.DataFrame:
-    """Offers that can host a replica, with ``instances_per_replica``; on-demand price known."""
+    """Offers that can host a replica, with ``instances_per_replica``; on-demand price known.
+
+    Raises
+    ------
+    UsageError
+        For an unknown cloud, or a region pattern that matches no offer at all.
+    """
     keep = view["price_on_demand_usd_per_hour"].notna()
     if spec.gpu:
         wanted = pd.Series(False, index=view.index)
@@ -128,9 +136,24 @@ def hostable_offers(view: pd.DataFrame, spec: HostFilter) -> pd.DataFrame:
             wanted |= match.fillna(False).astype(bool)
         keep &= wanted
     if spec.clouds:
+        for cloud in spec.clouds:
+            if cloud not in CLOUDS:
+                raise UsageError(
+                    f"unknown cloud {cloud!r}",
+                    field="--clouds",
+                    fix=did_you_mean(cloud, CLOUDS) or f"use {', '.join(CLOUDS)}",
+                )
         keep &= view["cloud"].isin(list(spec.clouds))
     if spec.regions:
         region = view["region"].astype(str).str.casefold()
+        for pattern in spec.regions:  # a typo must not read as "no offer can host"
+            if not any(fnmatch.fnmatchcase(r, pattern.casefold()) for r in set(region)):
+                raise UsageError(
+                    f"no offer has a region matching {pattern!r}",
+                    field="--regions",
+                    fix=did_you_mean(pattern, sorted(set(view["region"].astype(str))))
+                    or "run 'spotadvisor offers --format csv' to list the regions",
+                )
         keep &= pd.Series(
             [any(fnmatch.fnmatchcase(r, g.casefold()) for g in spec.regions) for r in region],
             index=view.index,
