@@ -123,7 +123,9 @@ def test_junit_report() -> None:
     [
         ([str(GATE / "missing.yaml")], "no such file"),
         ([str(GATE / "base.yaml"), "--max-increase", "lots"], "not an increase"),
-        ([str(GATE / "base.yaml"), "--forbid-band", "huge"], "not an interruption band"),
+        ([str(GATE / "base.yaml"), "--forbid-band", "huge"], "not a published interruption band"),
+        ([str(GATE / "base.yaml"), "--forbid-band", ">30%"], "the rule could never fire"),
+        ([str(GATE / "base.yaml"), "--min-availability", "0.999"], "write 99.9"),
         ([str(GATE / "base.yaml"), "--baseline", "a.yaml", "--baseline-ref", "main"], "not both"),
     ],
 )

@@ -112,6 +112,7 @@ def test_throughput_adds_cost_per_million_tokens() -> None:
             "--budget: no mix fits the budget of $10 a month",
         ),
         ([*BASE, "--explain", "999"], "--explain"),
+        ([*BASE, "--sla", "0.999"], "--sla: 0.999 would mean 0.999% availability"),
         ([*BASE, "--clouds", "gpc"], "--clouds: unknown cloud 'gpc'. Did you mean 'gcp'?"),
         ([*BASE, "--regions", "us-est-1"], "--regions: no offer has a region matching 'us-est-1'"),
     ],

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from spotadvisor.errors import ExitCode, SpotadvisorError, UsageError
+from spotadvisor.errors import COMMAND_LINE, ExitCode, SpotadvisorError, UsageError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -144,8 +144,11 @@ def option_fraction(text: str, *, field: str, percent: bool) -> float:
     checks (and messages) are those of fleet files.
     """
     from spotadvisor.config import parse_fraction
+    from spotadvisor.config.values import Where, as_availability
 
     value: object = text
     with contextlib.suppress(ValueError):
         value = float(text)
-    return parse_fraction(value, origin="command line", field=field, percent=percent)
+    if percent:  # every option in percent is an availability
+        return as_availability(value, Where(COMMAND_LINE, field))
+    return parse_fraction(value, origin=COMMAND_LINE, field=field, percent=percent)

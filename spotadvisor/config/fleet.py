@@ -31,6 +31,7 @@ from spotadvisor.config.specs import (
 )
 from spotadvisor.config.values import (
     Where,
+    as_availability,
     as_choice,
     as_fraction,
     as_hours,
@@ -39,7 +40,6 @@ from spotadvisor.config.values import (
     as_text,
     as_whole,
     describe,
-    is_number,
 )
 from spotadvisor.config.zones import check_zone
 from spotadvisor.errors import did_you_mean
@@ -262,19 +262,7 @@ def _sla(value: object, where: Where) -> Sla:
 
 
 def _availability(value: object, where: Where) -> float:
-    if is_number(value) and 0 < float(value) <= 1:
-        number = float(value)
-        better = f"{number * 100:g}" if number < 1 else "99.9"
-        raise where.error(
-            f"{number:g} would mean {number:g}% availability",
-            f"availability is in percent: write {better}",
-        )
-    fraction = as_fraction(value, where, percent=True)
-    if not 0 < fraction < 1:
-        raise where.error(
-            f"{value!r} is not between 0% and 100% (exclusive)", "write a target such as 99.9"
-        )
-    return fraction
+    return as_availability(value, where)
 
 
 def _risk(value: object, where: Where) -> tuple[RiskSettings, bool]:

@@ -304,6 +304,27 @@ def as_fraction(value: object, where: Where, *, percent: bool) -> float:
     return float(fraction)
 
 
+def as_availability(value: object, where: Where) -> float:
+    """An availability target or limit in percent (``99.9``, ``'99.9%'``) as a fraction.
+
+    A bare number up to 1 is refused: ``0.999`` would mean 0.999 % availability, which
+    nobody means, and taking it as the fraction would be a guess.
+    """
+    if is_number(value) and 0 < float(value) <= 1:
+        number = float(value)
+        better = f"{number * 100:g}" if number < 1 else "99.9"
+        raise where.error(
+            f"{number:g} would mean {number:g}% availability",
+            f"availability is in percent: write {better}",
+        )
+    fraction = as_fraction(value, where, percent=True)
+    if not 0 < fraction < 1:
+        raise where.error(
+            f"{value!r} is not between 0% and 100% (exclusive)", "write a target such as 99.9"
+        )
+    return fraction
+
+
 def parse_fraction(value: object, *, origin: str, field: str, percent: bool) -> float:
     """Parse a fraction written as a number or a percentage.
 

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from spotadvisor.bands import parse_band
+from spotadvisor.bands import PUBLISHED_BOUNDS, parse_band
 from spotadvisor.config.scenarios import ScenarioSpec, parse_scenarios
 from spotadvisor.config.sections import Section
-from spotadvisor.config.values import Where, parse_duration, parse_fraction
+from spotadvisor.config.values import Where, as_availability, parse_duration, parse_fraction
 from spotadvisor.config.yamlfile import read_yaml
 from spotadvisor.errors import UsageError
 
@@ -102,12 +102,14 @@ def parse_bands(value: object, where: Where) -> tuple[str, ...]:
     out = []
     for i, item in enumerate(items):
         band = parse_band(str(item))
-        if band is None:
+        bounds = (band.lower_pct, band.upper_pct) if band is not None else None
+        if band is None or bounds not in PUBLISHED_BOUNDS:
             raise (where.item(i) if isinstance(value, list) else where).error(
-                f"{item!r} is not an interruption band",
-                "write a band such as '>20%' or '15-20%' (quoted)",
+                f"{item!r} is not a published interruption band, so the rule could never fire",
+                "write one of '<5%', '5-10%', '10-15%', '15-20%', '>20%' (quoted)",
             )
-        out.append(band.label)
+        # Azure's 0-5 and 20+ are AWS's <5% and >20%: one label per band
+        out.append({(0.0, 5.0): "<5%", (20.0, 100.0): ">20%"}.get(bounds, band.label))
     return tuple(out)
 
 
@@ -128,7 +130,7 @@ def _limits(section: Section, prefix: str) -> Limits:
         ),
         min_availability=section.maybe(
             f"{prefix}min_availability",
-            lambda v, w: parse_fraction(v, origin=w.origin, field=w.path, percent=True),
+            as_availability,
         ),
         forbid_band=section.optional(f"{prefix}forbid_band", parse_bands, ()),
         must_survive=section.optional(f"{prefix}must_survive", parse_scenarios, ()),
