@@ -451,7 +451,13 @@ def _save(rec: Recommendation, path: Path, explain: int | None) -> None:
             field="--save-fleet",
             fix="pick one with --explain RANK --save-fleet FILE",
         )
-    header = f"Written by spotadvisor recommend on {rec.generated_at:%Y-%m-%d}: {describe_mix(chosen.candidate)}"
+    days = rec.fleet.horizon_hours / 24
+    header = (
+        f"Written by spotadvisor recommend on {rec.generated_at:%Y-%m-%d}: {describe_mix(chosen.candidate)}\n"
+        f"recommend quoted ${rec.monthly(chosen.metrics.cost_mean.value):,.0f} per 730-hour month; "
+        f"simulate reports the same run per {days:g}-day horizon "
+        f"(${chosen.metrics.cost_mean.value:,.0f}), and its savings against these pools on demand"
+    )
     emit(fleet_yaml(rec.fleet, chosen.candidate, rec.seed, header=header), path)
     _, dropped = scenarios_for(rec.fleet, chosen.candidate)
     if dropped:
