@@ -223,3 +223,9 @@ def test_baseline_ref_outside_git_exits_2(tmp_path: Path) -> None:
     shutil.copy(GATE / "base.yaml", tmp_path / "plan.yaml")
     done = gate("plan.yaml", "--baseline-ref", "main", cwd=tmp_path)
     assert done.returncode == 2 and "not inside a git repository" in done.stderr
+
+
+def test_an_increase_rule_without_a_baseline_says_it_was_not_applied() -> None:
+    done = gate(str(GATE / "base.yaml"), "--max-increase", "10%")
+    assert done.returncode == 0, done.stderr
+    assert "note: max_increase not applied: there is no baseline to compare with" in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from spotadvisor.cli import app
@@ -104,3 +105,16 @@ def test_missing_price_is_a_data_error_exit_3(tmp_path: Path) -> None:
 def test_missing_file_exit_2() -> None:
     result = runner.invoke(app, ["simulate", "/nonexistent/fleet.yaml"])
     assert result.exit_code == 2 and "/nonexistent/fleet.yaml" in result.stderr
+
+
+def test_running_out_of_memory_is_one_line_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import spotadvisor.simulate
+
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(spotadvisor.simulate, "simulate_fleet", too_big)
+    result = runner.invoke(app, ["simulate", str(EXAMPLE), "--trials", "100000000"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: the work did not fit in memory. use fewer --trials")

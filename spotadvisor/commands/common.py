@@ -82,6 +82,15 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             stderr().print("interrupted; nothing half-written was kept", markup=False)
             raise typer.Exit(130) from None
+        except MemoryError:
+            if debug:
+                raise
+            stderr().print(
+                "error: the work did not fit in memory. use fewer --trials (a few thousand "
+                "give a breach probability to about ±0.5 points) or smaller inputs.",
+                markup=False,
+            )
+            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         except Exception as exc:
             if debug:
                 raise

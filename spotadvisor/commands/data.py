@@ -42,7 +42,14 @@ def _parse_as_of(value: str | None) -> datetime | None:
             field="--as-of",
             fix="write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC unless an offset is given)",
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    when = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if when > datetime.now(UTC):  # data cannot be true later than now; gates trust its age
+        raise UsageError(
+            f"{value!r} is in the future",
+            field="--as-of",
+            fix="give when the data was true, today or earlier",
+        )
+    return when
 
 
 IMPORT_EPILOG = (

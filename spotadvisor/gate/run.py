@@ -276,10 +276,30 @@ def run_gate(
         trials=plan.trials,
         generated_at=now,
         scenarios=outcomes,
-        notes=tuple(
-            not_applicable(asked_and_rules(scenarios, policy), plan_side.resolved.model.pools)
+        notes=(
+            *not_applicable(asked_and_rules(scenarios, policy), plan_side.resolved.model.pools),
+            *_without_baseline(policy, base_side),
         ),
     )
+
+
+def _without_baseline(policy: GatePolicy, baseline: Side | None) -> list[str]:
+    """Notes for increase rules that a plan without a baseline cannot be held to."""
+    if baseline is not None:
+        return []
+    given = [
+        key
+        for key, limit in (
+            ("max_increase", policy.fail.max_increase),
+            ("warn_max_increase", policy.warn.max_increase),
+        )
+        if limit is not None
+    ]
+    return [
+        f"{key} not applied: there is no baseline to compare with (give --baseline or "
+        "--baseline-ref)"
+        for key in given
+    ]
 
 
 def asked_and_rules(asked: tuple[ScenarioSpec, ...], policy: GatePolicy) -> list[ScenarioSpec]:

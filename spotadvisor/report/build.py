@@ -69,7 +69,8 @@ def build_report(
 
     cube = rollup.normalise(results["spend cube"], len(query.tags))
     if not (cube["period"] == "current").any():
-        widen = " or a wider --scope (compute, all)" if query.scope != "all" else ""
+        wider = {"gpu": "compute, all", "compute": "all"}.get(query.scope)
+        widen = f" or a wider --scope ({wider})" if wider else ""
         raise DataError(
             f"no {'' if query.scope == 'all' else query.scope + ' '}billing lines in "
             f"{query.month.title} ({engine.describe()})",
