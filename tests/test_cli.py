@@ -159,6 +159,10 @@ def test_output_file(tmp_path: Path) -> None:
         (["offers", "--max-band", "low"], "--max-band: 'low' is not an interruption band"),
         (["data", "import", "/nonexistent/file.json"], "/nonexistent/file.json: file not found"),
         (["data", "import", str(ROOT / "README.md")], "(or name it with --file-format if"),
+        (
+            ["data", "import", "--as-of", "2999-01-01", str(CATALOG)],
+            "--as-of: '2999-01-01' is in the future",
+        ),
         (["simulate", str(EXAMPLE), "--horizon", "0s"], "error: --horizon: '0s' must be longer"),
         (["simulate", str(EXAMPLE), "--horizon", "10"], "error: --horizon: the number '10' has"),
         (["simulate", str(EXAMPLE), "--params", str(EXAMPLE)], "this is a fleet file, not a"),
