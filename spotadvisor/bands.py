@@ -39,6 +39,16 @@ class Band:
     upper_pct: float
 
 
+def band_text(p_low: float, p_high: float) -> str:
+    """A band from its monthly bounds [0-1] as the tables write it: ``<5%``, ``5-10%``, ``>20%``."""
+    low, high = 100 * p_low, 100 * p_high
+    if low == 0:
+        return f"<{high:g}%"
+    if high >= 100:
+        return f">{low:g}%"
+    return f"{low:g}-{high:g}%"
+
+
 def parse_band(label: str) -> Band | None:
     """Parse a band label (``<5%``, ``5-10%``, ``>20%``, Azure's ``0-5`` and ``20+``).
 

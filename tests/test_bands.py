@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spotadvisor.bands import Band, parse_band, parse_max_band
+from spotadvisor.bands import Band, band_text, parse_band, parse_max_band
 from spotadvisor.errors import UsageError
 
 
@@ -74,3 +74,11 @@ def test_range_bounds_round_trip(a: int, b: int) -> None:
 def test_max_band_rejects_what_can_match_no_band(value: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_max_band(value)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "text"),
+    [(0.0, 0.05, "<5%"), (0.05, 0.10, "5-10%"), (0.20, 1.0, ">20%"), (0.2, 0.2, "20-20%")],
+)
+def test_band_text_reads_as_the_published_labels(low: float, high: float, text: str) -> None:
+    assert band_text(low, high) == text

@@ -6,6 +6,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from spotadvisor import __version__
+from spotadvisor.bands import band_text
 from spotadvisor.gate.rules import RuleResult
 from spotadvisor.gate.run import Change, GateReport
 from spotadvisor.render.scenarios import comparison_rows, scenario_document
@@ -136,7 +137,7 @@ def pool_rows(report: GateReport) -> list[list[str]]:
         elif m.hazard.rate_per_hour is not None:
             risk = f"{m.hazard.rate_per_hour:.3g}/h"
         else:
-            risk = f"{100 * m.hazard.p_low:g}-{100 * m.hazard.p_high:g}%/month"
+            risk = f"{band_text(m.hazard.p_low, m.hazard.p_high)}/month"
         rows.append([m.name, str(m.count), f"${m.price_per_hour:,.4f}", risk])
     return rows
 

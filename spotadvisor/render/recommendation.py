@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from spotadvisor import __version__
+from spotadvisor.bands import band_text
 from spotadvisor.recommend import Recommendation
 from spotadvisor.recommend.candidates import Candidate
 from spotadvisor.recommend.rank import within_budget
@@ -252,7 +253,7 @@ def _band(rec: Recommendation, key: Any) -> str:
     prior = (
         " (a prior, not published)" if "prior:" in resolved.sources.get("interruption", "") else ""
     )
-    return f"{100 * pool.hazard.p_low:g}-{100 * pool.hazard.p_high:g}%{prior}"
+    return f"{band_text(pool.hazard.p_low, pool.hazard.p_high)}{prior}"
 
 
 def footer(rec: Recommendation) -> str:

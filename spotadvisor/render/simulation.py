@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from spotadvisor import __version__
+from spotadvisor.bands import band_text
 from spotadvisor.config import FleetFile
 from spotadvisor.fleet import ResolvedPool, describe_pool
 from spotadvisor.render.values import is_missing, plain
@@ -206,7 +207,7 @@ def pool_rows(pools: Sequence[ResolvedPool]) -> list[list[str]]:
         elif m.hazard.rate_per_hour is not None:
             risk = f"{m.hazard.rate_per_hour:.4g}/h exact"
         else:
-            risk = f"{100 * m.hazard.p_low:g}-{100 * m.hazard.p_high:g}%/month"
+            risk = f"{band_text(m.hazard.p_low, m.hazard.p_high)}/month"
             if "prior:" in pool.sources.get("interruption", ""):
                 risk += " (prior)"
         rows.append(
