@@ -1,7 +1,7 @@
 """How often a strike takes the whole pool: the traces against the engine's Beta share.
 
 The engine draws the share a strike takes from ``Beta(κ f̄, κ (1 − f̄))`` with ``κ = 4``
-(``spotadvisor.sim.strikes``), so with ``n`` alive a strike takes all ``n`` with
+(``spotadvisor.sim.kernel_strikes``), so with ``n`` alive a strike takes all ``n`` with
 probability ``E[f^n]``, the beta-binomial probability of ``n`` out of ``n``. Comparing
 it with the share of strikes that emptied the pool in the traces shows whether the
 fixed concentration fits (real reclaims are often all-or-nothing).
@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-CONCENTRATION = 4.0  # the engine's κ (spotadvisor.sim.strikes.BETA_CONCENTRATION)
+CONCENTRATION = 4.0  # the engine's κ (spotadvisor.sim.kernel_strikes.BETA_CONCENTRATION)
 
 
 def engine_whole_pool(alive: npt.ArrayLike, mean: float, kappa: float = CONCENTRATION) -> float:

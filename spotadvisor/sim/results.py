@@ -52,6 +52,33 @@ class TrialResults:
         """Number of trials."""
         return int(self.availability.size)
 
+    @staticmethod
+    def concat(parts: list[TrialResults]) -> TrialResults:
+        """The trials of ``parts`` one after another (same model, consecutive trial ranges)."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        first = parts[0]
+
+        def joined(name: str) -> FloatArray | None:
+            arrays = [getattr(p, name) for p in parts]
+            if any(a is None for a in arrays):
+                return None
+            out: FloatArray = np.concatenate(arrays)
+            return out
+
+        return TrialResults(
+            availability=np.concatenate([p.availability for p in parts]),
+            cost=np.concatenate([p.cost for p in parts]),
+            interruptions=np.concatenate([p.interruptions for p in parts]),
+            lost_requests=np.concatenate([p.lost_requests for p in parts]),
+            outages=np.concatenate([p.outages for p in parts]),
+            outage_hours=np.concatenate([p.outage_hours for p in parts]),
+            on_demand_cost=first.on_demand_cost,
+            during_hours=joined("during_hours"),
+            after_hours=joined("after_hours"),
+            recovery_hours=joined("recovery_hours"),
+        )
+
 
 @dataclass(frozen=True)
 class Estimate:

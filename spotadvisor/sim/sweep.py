@@ -1,38 +1,24 @@
-"""Simulate many fleets with common random numbers, on several cores.
+"""Simulate many fleets with common random numbers, on every core.
 
 Every fleet of a sweep is simulated from a generator seeded with the same seed, so
 fleets that share pools see the same draws for them (common random numbers): the
 difference between two mixes is then mostly the difference of the mixes, not of the
-dice. Work is split across processes by fleet; the result does not depend on how.
+dice. Fleets are spread over threads (the compiled kernel releases the GIL); each
+fleet runs its chunks in its thread, so the result does not depend on how.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from spotadvisor.sim.engine import simulate
+from spotadvisor.sim.engine import default_workers, simulate
 from spotadvisor.sim.model import FleetModel
 from spotadvisor.sim.results import TrialResults
 
-# Below this much work (fleets x trials) a second process costs more than it saves.
-PARALLEL_MIN_WORK = 200_000
-
-
-def _one(args: tuple[FleetModel, int, int]) -> TrialResults:
-    model, trials, seed = args
-    return simulate(model, trials, np.random.default_rng(seed))
-
-
-def default_workers() -> int:
-    """Processes to use: the CPUs this process may run on."""
-    return max(
-        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )
+__all__ = ["default_workers", "simulate_many"]
 
 
 def simulate_many(
@@ -42,6 +28,7 @@ def simulate_many(
     *,
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    first_trial: int = 0,
 ) -> list[TrialResults]:
     """Simulate every fleet with ``trials`` trials and common random numbers.
 
@@ -54,27 +41,30 @@ def simulate_many(
     seed
         Seed of every fleet's generator.
     workers
-        Processes (default: the CPUs available); 1 runs in this process.
+        Threads (default: the CPUs available); 1 runs in this thread.
     on_progress
-        Called with (fleets done, fleets) as results arrive.
+        Called with (fleets done, fleets) as results arrive, in order.
+    first_trial
+        Index of the first trial (a multiple of ``engine.CHUNK_TRIALS``): a run of
+        ``a + b`` trials equals the run of ``a`` followed by the run of ``b`` trials from
+        ``first_trial=a``.
     """
-    jobs = [(model, trials, seed) for model in models]
-    workers = workers or default_workers()
-    if workers <= 1 or len(jobs) < 2 or len(jobs) * trials < PARALLEL_MIN_WORK:
-        out = []
-        for job in jobs:
-            out.append(_one(job))
+
+    def one(model: FleetModel) -> TrialResults:
+        rng = np.random.default_rng(seed)
+        return simulate(model, trials, rng, first_trial=first_trial, workers=1)
+
+    threads = min(workers or default_workers(), len(models))
+    out: list[TrialResults] = []
+    if threads <= 1:
+        for model in models:
+            out.append(one(model))
             if on_progress is not None:
-                on_progress(len(out), len(jobs))
+                on_progress(len(out), len(models))
         return out
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
-    chunk = max(1, len(jobs) // (workers * 8))
-    results: list[TrialResults] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for result in pool.map(_one, jobs, chunksize=chunk):
-            results.append(result)
+    with ThreadPoolExecutor(threads) as pool:
+        for result in pool.map(one, models):
+            out.append(result)
             if on_progress is not None:
-                on_progress(len(results), len(jobs))
-    return results
+                on_progress(len(out), len(models))
+    return out

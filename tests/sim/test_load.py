@@ -1,4 +1,4 @@
-"""Time-varying load: hand-computed costs and availabilities, the timeline, and the oracle."""
+"""Time-varying load: hand-computed costs and availabilities, and the oracle."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from spotadvisor.sim.engine import simulate
-from spotadvisor.sim.load import Demand, LoadModel, Step, demand_step, peak_replicas
+from spotadvisor.sim.load import Demand, LoadModel, demand_step, peak_replicas
 from spotadvisor.sim.model import FleetModel, Hazard, PoolModel
 from spotadvisor.sim.reference import simulate_reference
-from spotadvisor.sim.timeline import outages
-from spotadvisor.sim.varying import varying_outages
 
 H = 720.0
 SPOT, OD = 10.0, 40.0
@@ -145,69 +141,3 @@ def test_flat_model_is_unchanged_by_the_load_machinery() -> None:
     np.testing.assert_allclose(varying.availability, flat.availability, atol=1e-12)
     np.testing.assert_allclose(varying.outages, flat.outages)
     np.testing.assert_allclose(varying.cost, flat.cost)
-
-
-gaps = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 159), st.integers(1, 40)), max_size=25)
-
-
-@settings(max_examples=150, deadline=None)
-@given(gaps=gaps, slots=st.integers(1, 6), needed=st.integers(1, 6))
-def test_constant_tolerance_gives_the_flat_timeline(
-    gaps: list[tuple[int, int, int]], slots: int, needed: int
-) -> None:
-    trial = np.array([g[0] for g in gaps], dtype=np.int64)
-    start = np.array([g[1] * 0.25 for g in gaps])
-    end = np.minimum(start + np.array([g[2] * 0.25 for g in gaps]), 40.0)
-    flat = outages(trial, start, end, trials=4, horizon_hours=40.0, slots=slots, replicas=needed)
-    tol = Step(np.array([0.0, 7.5, 20.0]), np.full(3, slots - needed, dtype=np.int64), 40.0)
-    varying = varying_outages(trial, start, end, trials=4, tolerance=tol)
-    np.testing.assert_allclose(varying.hours, flat.hours)
-    np.testing.assert_allclose(varying.count, flat.count)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    gaps=gaps,
-    cuts=st.lists(st.integers(1, 159), max_size=5),
-    levels=st.lists(st.integers(-1, 2), min_size=6, max_size=6),
-    window=st.tuples(st.integers(0, 150), st.integers(0, 30)),
-)
-def test_varying_timeline_matches_a_quarter_hour_grid(
-    gaps: list[tuple[int, int, int]],
-    cuts: list[int],
-    levels: list[int],
-    window: tuple[int, int],
-) -> None:
-    """Every time is a multiple of 0.25 h, so sampling mid-quarter is exact."""
-    horizon, grid = 40.0, 0.25
-    trial = np.array([g[0] for g in gaps], dtype=np.int64)
-    start = np.array([g[1] * grid for g in gaps])
-    end = np.minimum(start + np.array([g[2] * grid for g in gaps]), horizon)
-    times = np.unique(np.concatenate(([0.0], np.array(cuts) * grid)))
-    tol = Step(times, np.array(levels[: times.size], dtype=np.int64), horizon)
-    t0 = window[0] * grid
-    t1 = min(t0 + window[1] * grid, horizon)
-    got = varying_outages(trial, start, end, trials=4, tolerance=tol, window=(t0, t1))
-    mid = np.arange(0.0, horizon, grid) + grid / 2
-    for g in range(4):
-        mine = trial == g
-        count = ((start[mine][None, :] <= mid[:, None]) & (mid[:, None] < end[mine][None, :])).sum(
-            1
-        )
-        down = count > tol.at(mid)
-        rises = down & ~np.concatenate(([False], down[:-1]))
-        assert got.hours[g] == pytest.approx(down.sum() * grid)
-        assert got.count[g] == rises.sum()
-        assert got.window is not None
-        inside = (mid >= t0) & (mid < t1)
-        assert got.window.during_hours[g] == pytest.approx((down & inside).sum() * grid)
-        assert got.window.after_hours[g] == pytest.approx((down & (mid >= t1)).sum() * grid)
-        recovery = 0.0
-        for k in np.flatnonzero(rises):
-            stop = k
-            while stop < down.size and down[stop]:
-                stop += 1
-            a, b = k * grid, stop * grid
-            if (a < t1 and b > t0) or (a <= t1 < b) or (a == t0 == t1):
-                recovery = max(recovery, b - t0)
-        assert got.window.recovery_hours[g] == pytest.approx(recovery)
