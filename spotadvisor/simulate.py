@@ -15,6 +15,7 @@ from spotadvisor.config import FleetFile, load_fleet
 from spotadvisor.config.scenarios import ScenarioSpec, not_applicable
 from spotadvisor.fleet import ResolvedFleet, resolve_fleet
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS, SPOT_PRICE_HISTORY
+from spotadvisor.seeds import Seed, SeedOrigin, choose_seed
 from spotadvisor.sim.engine import simulate
 from spotadvisor.sim.results import Metrics, TrialResults, summarize
 from spotadvisor.sources import TableData, load_table
@@ -32,6 +33,9 @@ class SimulationReport:
         The fleet file resolved against data (inputs and their sources).
     seed
         The seed used (echoed so a run can be repeated exactly).
+    seed_origin
+        ``given`` (``--seed`` or the file's ``seed:``) or ``derived`` from the fleet and
+        the data (:func:`fleet_seed`).
     trials
         Per-trial outcomes.
     metrics
@@ -39,7 +43,8 @@ class SimulationReport:
     data
         The tables the inputs came from.
     generated_at
-        When the report was made (UTC).
+        When the report was made (UTC): for the data's age on stderr, not part of the
+        JSON (which must not change from run to run).
     scenarios
         Failure what-ifs run against this fleet (same seed and trials), if any.
     """
@@ -51,6 +56,7 @@ class SimulationReport:
     data: tuple[TableData, ...]
     generated_at: datetime
     scenarios: tuple[ScenarioOutcome, ...] = ()
+    seed_origin: SeedOrigin = "given"
 
 
 def with_overrides(
@@ -69,9 +75,16 @@ def with_overrides(
     )
 
 
-def fresh_seed() -> int:
-    """A new random seed from the operating system, small enough to print and reuse."""
-    return int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
+def fleet_seed(fleet: FleetFile, data: Sequence[TableData], resolved: ResolvedFleet) -> Seed:
+    """The fleet's seed when it has one, else the one derived from what decides the result.
+
+    Derived (``spotadvisor.seeds``) from the fleet after the command-line overrides and
+    ``--params`` (where the file lives, its what-ifs and ``--scenario`` left out: they
+    run with the baseline's seed, so adding one does not move the baseline), the digest
+    of every table read, and the resolved engine input.
+    """
+    request = dataclasses.replace(fleet, origin="", seed=None, scenarios=())
+    return choose_seed(fleet.seed, "simulate", request, [t.digest for t in data], resolved.model)
 
 
 def simulate_fleet(
@@ -88,6 +101,8 @@ def simulate_fleet(
     """Load a fleet file, fill its gaps from the store or snapshot, simulate, summarise.
 
     ``adjust`` rewrites the parsed fleet first (``--params``: fitted risk and hazards).
+    Without a seed (argument or file), the seed is derived (:func:`fleet_seed`): the
+    same fleet on the same data gives the same result.
     ``scenarios`` (``--scenario``) run after the file's own ``scenarios:``, each with the
     baseline's seed and trials.
     """
@@ -110,7 +125,8 @@ def simulate_fleet(
     resolved = resolve_fleet(
         fleet, offers_view(offers.frame, bands.frame), history, data_label=label
     )
-    used_seed = fleet.seed if fleet.seed is not None else fresh_seed()
+    chosen = fleet_seed(fleet, data, resolved)
+    used_seed = chosen.value
     results = simulate(
         resolved.model, fleet.trials, np.random.default_rng(used_seed), on_progress=on_progress
     )
@@ -120,5 +136,12 @@ def simulate_fleet(
     skipped = not_applicable(what_ifs, resolved.model.pools)
     resolved = dataclasses.replace(resolved, notes=(*resolved.notes, *skipped))
     return SimulationReport(
-        resolved, used_seed, results, metrics, tuple(data), datetime.now(UTC), outcomes
+        resolved,
+        used_seed,
+        results,
+        metrics,
+        tuple(data),
+        datetime.now(UTC),
+        outcomes,
+        seed_origin=chosen.origin,
     )

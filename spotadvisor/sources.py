@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 import pandas as pd
 
 from spotadvisor.schema import Table
+from spotadvisor.seeds import frame_digest
 from spotadvisor.snapshot import read_snapshot_table, snapshot_dir
 from spotadvisor.store import Store
 
@@ -50,29 +52,43 @@ class TableData:
         """``embedded snapshot`` or ``store`` for one source of the table."""
         return "embedded snapshot" if source in self.snapshot_sources else "store"
 
-    def provenance(self, now: datetime | None = None) -> dict[str, Any]:
-        """Origin, and rows / newest as_of / age [days] per source, for JSON outputs."""
+    @cached_property
+    def digest(self) -> str:
+        """``sha256:<hex>`` of the rows as loaded (store and snapshot merged), in order."""
+        return frame_digest(self.frame)
+
+    def provenance(self, now: datetime | None = None, *, ages: bool = True) -> dict[str, Any]:
+        """Origin, and rows / newest as_of / age [days] per source, for JSON outputs.
+
+        ``ages=False`` leaves out ``age_days`` (it moves with the clock) and gives the
+        table's ``digest`` instead: the record of an output that must not change from
+        run to run on the same data.
+        """
         now = now or datetime.now(UTC)
         sources = []
         if not self.frame.empty:
             grouped = self.frame.groupby("source", sort=True)["as_of"].agg(["size", "max"])
             for source, row in grouped.iterrows():  # each source's rows share one origin
                 as_of = row["max"].to_pydatetime()
-                sources.append(
-                    {
-                        "source": str(source),
-                        "origin": "snapshot" if source in self.snapshot_sources else "store",
-                        "rows": int(row["size"]),
-                        "as_of": as_of.isoformat(),
-                        "age_days": round((now - as_of).total_seconds() / 86400, 1),
-                    }
-                )
-        return {
+                entry: dict[str, Any] = {
+                    "source": str(source),
+                    "origin": "snapshot" if source in self.snapshot_sources else "store",
+                    "rows": int(row["size"]),
+                    "as_of": as_of.isoformat(),
+                }
+                if ages:
+                    entry["age_days"] = round((now - as_of).total_seconds() / 86400, 1)
+                sources.append(entry)
+        out: dict[str, Any] = {
             "table": self.table.name,
             "origin": self.origin,
             "location": self.location,
-            "sources": sources,
         }
+        if not ages:
+            out["rows"] = len(self.frame)
+            out["digest"] = self.digest
+        out["sources"] = sources
+        return out
 
     def age_note(self, now: datetime | None = None) -> str:
         """One line for stderr: where the table came from and how old it is, per cloud."""

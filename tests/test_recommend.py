@@ -19,7 +19,7 @@ from spotadvisor.recommend.candidates import (
     instances_needed,
 )
 from spotadvisor.recommend.fleet_yaml import fleet_yaml
-from spotadvisor.recommend.rank import frontier, ranking, within_budget
+from spotadvisor.recommend.rank import frontier, ranking, recommended, within_budget
 from spotadvisor.recommend.search import availability_ceiling, search
 from spotadvisor.schema import INTERRUPTION_HISTORY
 from spotadvisor.sim.results import Estimate, Metrics
@@ -28,10 +28,10 @@ from tests.factories import frame, offer
 AS_OF = datetime(2025, 6, 28, tzinfo=UTC)
 
 
-def metrics(cost: float, breach: float, stderr: float = 0.005) -> Metrics:
+def metrics(cost: float, breach: float, stderr: float = 0.005, cost_se: float = 1.0) -> Metrics:
     e = Estimate(0.0, 0.0)
     return Metrics(
-        e, 0.0, Estimate(breach, stderr), Estimate(cost, 1.0), cost, 100.0, e, e, e, e, e, 1000
+        e, 0.0, Estimate(breach, stderr), Estimate(cost, cost_se), cost, 100.0, e, e, e, e, e, 1000
     )
 
 
@@ -49,6 +49,64 @@ def test_ranking_puts_mixes_within_budget_first_by_cost() -> None:
     assert order[:2] == [1, 3]  # within budget, cheapest first
     assert order[2:] == [2, 0]  # the rest by risk
     assert not within_budget(ms[0], 0.05) and not within_budget(ms[2], 0.05)
+
+
+# Tie-break: costs within 2 combined standard errors (here 2 * sqrt(1 + 1) = 2.83) tie,
+# and a tie goes to the lower breach probability.
+
+
+@pytest.mark.parametrize(
+    ("ms", "expected"),
+    [
+        # $1 apart with $1 errors: a tie, the safer mix first
+        ([metrics(100, 0.03), metrics(101, 0.01)], [1, 0]),
+        # $10 apart: not a tie, the cheaper first even though riskier
+        ([metrics(100, 0.03), metrics(110, 0.01)], [0, 1]),
+        # a tie on cost and breach: by index, whatever the input order
+        ([metrics(100, 0.02), metrics(100, 0.02)], [0, 1]),
+        # within a tie, equal breach: the cheaper first
+        ([metrics(101, 0.02), metrics(100, 0.02)], [1, 0]),
+        # large errors make a wide tie: $20 apart with $10 errors (2 x 14.1 = 28.3)
+        ([metrics(100, 0.04, cost_se=10), metrics(120, 0.0, cost_se=10)], [1, 0]),
+        # the mixes over the risk budget follow, by risk, and never join a tie
+        (
+            [metrics(99, 0.30), metrics(100, 0.03), metrics(101, 0.01), metrics(98, 0.10)],
+            [2, 1, 3, 0],
+        ),
+    ],
+    ids=["tie", "apart", "exact-tie", "same-breach", "wide-error", "over-budget-after"],
+)
+def test_ranking_breaks_cost_ties_by_lower_breach(ms: list[Metrics], expected: list[int]) -> None:
+    assert ranking(ms, 0.05) == expected
+
+
+def test_ranking_is_a_total_order_on_a_non_transitive_chain() -> None:
+    """A ~ B and B ~ C on cost, but not A ~ C: groups start at their cheapest mix.
+
+    A pairwise "within error" comparison would say B < A (tie, safer), C < B (tie, safer)
+    and A < C (not a tie, cheaper): a cycle that makes the order depend on the input
+    order. The grouping gives one answer: {A, B} (B within 2.83 of A) by risk, then C
+    (4 above A, it starts the next group).
+    """
+    a, b, c, d = metrics(100, 0.03), metrics(102, 0.02), metrics(104, 0.01), metrics(106, 0.0)
+    assert ranking([a, b, c], 0.05) == [1, 0, 2]  # B, A, C
+    assert ranking([a, b, c, d], 0.05) == [1, 0, 3, 2]  # {A, B} then {C, D}
+    from itertools import permutations
+
+    for perm in permutations([a, b, c]):
+        order = ranking(list(perm), 0.05)
+        assert [perm[i].cost_mean.value for i in order] == [102, 100, 104]
+
+
+def test_recommended_is_the_first_within_both_budgets() -> None:
+    ms = [metrics(100, 0.03), metrics(101, 0.01), metrics(90, 0.20)]
+    order = ranking(ms, 0.05)
+    assert order == [1, 0, 2]
+    assert recommended(ms, order, 0.05, None) == 1
+    # a --budget (over the horizon) below the tie's safer mix: its cheaper partner keeps to it
+    assert recommended(ms, order, 0.05, 100.5) == 0
+    assert recommended(ms, order, 0.05, 50.0) is None  # nothing within the risk budget is
+    assert recommended([ms[2]], [0], 0.05, None) is None  # over the risk budget
 
 
 def test_frontier_is_cost_risk_pareto() -> None:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spotadvisor.cli import app
-from tests.conftest import ROOT
+from tests.conftest import FIXTURES, ROOT
 
 EXAMPLE = ROOT / "examples" / "llama70b-fleet.yaml"
 runner = CliRunner()
@@ -38,12 +38,17 @@ def test_json_has_the_spec_metrics_inputs_seed_and_provenance() -> None:
     for key, fields in METRIC_KEYS.items():
         assert set(doc[key]) == fields, key  # type: ignore[arg-type]
     assert isinstance(doc["on_demand_cost"], float)
-    assert doc["schema_version"] == 1 and doc["seed"] == 7 and doc["trials"] == 500
+    assert doc["schema_version"] == 2 and doc["trials"] == 500
+    assert doc["seed"] == 7 and doc["seed_origin"] == "given"  # the file's seed: 7
+    assert "generated_at" not in doc
     inputs = doc["inputs"]
     pools = inputs["pools"]  # type: ignore[index]
     assert [p["count"] for p in pools] == [2, 1, 2]
     assert pools[0]["sources"]["price_per_hour"].startswith("embedded snapshot")
     assert {d["table"] for d in doc["data"]} == {"offers", "interruption_history"}  # type: ignore[union-attr]
+    for table in doc["data"]:  # type: ignore[union-attr]
+        assert table["digest"].startswith("sha256:")
+        assert all("as_of" in s and "age_days" not in s for s in table["sources"])
     assert 0.99 < doc["availability"]["mean"] <= 1.0  # type: ignore[index]
     assert doc["verdict"]["status"] in {"meets", "fails", "uncertain"}  # type: ignore[index]
 
@@ -57,6 +62,59 @@ def test_a_seed_reproduces_the_result_exactly() -> None:
         assert a[key] == b[key]
     c = simulate_json("--trials", "300", "--seed", "12")
     assert c["cost"] != a["cost"]
+
+
+def test_without_a_seed_the_seed_is_derived_from_the_fleet_and_the_data(tmp_path: Path) -> None:
+    unseeded = tmp_path / "fleet.yaml"
+    unseeded.write_text(EXAMPLE.read_text().replace("seed: 7\n", ""))
+
+    def run(*args: str) -> tuple[str, dict[str, object]]:
+        result = runner.invoke(app, [*args, "simulate", str(unseeded), "-t", "200", "-f", "json"])
+        assert result.exit_code == 0, result.stderr
+        return result.stdout, json.loads(result.stdout)
+
+    text, doc = run()
+    assert doc["seed_origin"] == "derived"
+    assert run()[0] == text  # byte for byte
+    # a what-if runs with the baseline's seed: adding one does not move the baseline
+    what_if = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(unseeded),
+            "-t",
+            "200",
+            "-f",
+            "json",
+            "--scenario",
+            "zone-outage:any@3d+6h",
+        ],
+    )
+    assert json.loads(what_if.stdout)["seed"] == doc["seed"]
+    # the same file somewhere else is the same request
+    moved = tmp_path / "elsewhere.yaml"
+    moved.write_text(unseeded.read_text())
+    again = runner.invoke(app, ["simulate", str(moved), "-t", "200", "-f", "json"])
+    assert json.loads(again.stdout)["seed"] == doc["seed"]
+    # more trials, or new data in the store, give new dice
+    assert (
+        json.loads(
+            runner.invoke(app, ["simulate", str(unseeded), "-t", "300", "-f", "json"]).stdout
+        )["seed"]
+        != doc["seed"]
+    )
+    db = tmp_path / "imported.duckdb"
+    bands = FIXTURES / "spot_advisor" / "spot-advisor-data_sample_2025-06-28.json"
+    imported = runner.invoke(
+        app, ["--db", str(db), "data", "import", str(bands), "--as-of", "2026-11-01"]
+    )
+    assert imported.exit_code == 0, imported.stderr
+    assert run("--db", str(db))[1]["seed"] != doc["seed"]
+    # the table says where the seed came from
+    table = runner.invoke(app, ["simulate", str(unseeded), "-t", "200"])
+    assert f"seed {doc['seed']} (derived from the request and the data)" in " ".join(
+        table.stdout.split()
+    )
 
 
 def test_horizon_override_scales_the_on_demand_cost() -> None:

@@ -55,7 +55,12 @@ EPILOG = (
     "spare spot replicas and on-demand fallback. Hopeless and dominated mixes are pruned "
     "with closed-form bounds, the rest are simulated with common random numbers, and the "
     "mixes whose SLA breach probability is within the risk budget (at two standard "
-    "errors) are ranked by expected monthly cost.\n\n"
+    "errors) are ranked by expected monthly cost (costs within Monte Carlo error: lower "
+    "breach probability first). The finalists (the recommended mix, the first 10 and "
+    "cheaper mixes near the risk budget) get more trials, until their breach probability "
+    "is known to 0.25 points or is clearly apart from the budget. Without --seed the seed "
+    "is derived from the request and the data, so a rerun on the same data gives the "
+    "same answer.\n\n"
     "Examples:\n\n"
     "  spotadvisor recommend --gpu H100 --replicas 4\n\n"
     "  spotadvisor recommend --gpu A100-80GB,H100 --replicas 6 --sla 99.95 --risk 0.02 --clouds aws,gcp\n\n"
@@ -140,7 +145,11 @@ def recommend(
         False, "--quick", help=f"{QUICK_TRIALS} trials: faster, with a larger Monte Carlo error."
     ),
     seed: int | None = typer.Option(
-        None, "--seed", metavar="N", min=0, help="Random seed; echoed in the output."
+        None,
+        "--seed",
+        metavar="N",
+        min=0,
+        help="Random seed (default: derived from the request and the data); echoed in the output.",
     ),
     limit: int = typer.Option(
         10, "--limit", "-n", metavar="N", min=1, help="Mixes shown in the table."
@@ -190,7 +199,6 @@ def recommend(
     from spotadvisor.calibrate.apply import params_applier
     from spotadvisor.recommend import HostFilter
     from spotadvisor.recommend import recommend as run_recommend
-    from spotadvisor.simulate import fresh_seed
     from spotadvisor.store import Store, resolve_store_path
 
     applier = params_applier(params) if params is not None else None
@@ -223,7 +231,6 @@ def recommend(
         regions=tuple(split_values(regions)),
         max_band_pct=parse_max_band(max_band) if max_band else None,
     )
-    used_seed = fleet.seed if fleet.seed is not None else fresh_seed()
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -241,7 +248,7 @@ def recommend(
             Store(resolve_store_path(cli_state(ctx).db)),
             fleet,
             hosts,
-            seed=used_seed,
+            seed=fleet.seed,  # None: derived from the request and the data
             budget_usd_per_month=budget,
             on_progress=report,
             adjust=_adjust(applier, measured),
@@ -252,6 +259,9 @@ def recommend(
         note(f"note: {line}")
     for line in rec.search.notes:
         note(f"note: {line}")
+    if output_format in (RecommendFormat.json, RecommendFormat.csv):  # the table's footer has it
+        for table in rec.data:
+            note(table.age_note(rec.generated_at))
     _render(rec, output_format, output, limit, explain)
     if save_fleet is not None:
         _save(rec, save_fleet, explain)
@@ -458,7 +468,9 @@ def _save(rec: Recommendation, path: Path, explain: int | None) -> None:
         f"simulate reports the same run per {days:g}-day horizon "
         f"(${chosen.metrics.cost_mean.value:,.0f}), and its savings against these pools on demand"
     )
-    emit(fleet_yaml(rec.fleet, chosen.candidate, rec.seed, header=header), path)
+    # the mix's own trials (a finalist's are more than --trials), so simulate repeats its run
+    saved = dataclasses.replace(rec.fleet, trials=chosen.metrics.trials)
+    emit(fleet_yaml(saved, chosen.candidate, rec.seed, header=header), path)
     _, dropped = scenarios_for(rec.fleet, chosen.candidate)
     if dropped:
         note(

@@ -60,7 +60,7 @@ def simulate(
         "--seed",
         metavar="N",
         min=0,
-        help="Random seed (overrides the file); echoed in the output.",
+        help="Random seed (overrides the file; default: derived from the fleet and the data); echoed in the output.",
     ),
     output_format: SimulateFormat = typer.Option(
         SimulateFormat.table, "--format", "-f", help="table or json."
@@ -133,12 +133,14 @@ def _render(report: SimulationReport, output_format: SimulateFormat, output: Pat
     from spotadvisor.render.json import render_json
     from spotadvisor.render.simulation import metric_rows, pool_rows, simulation_document, verdict
     from spotadvisor.render.table import build_table, print_renderable, renderable_text
+    from spotadvisor.seeds import Seed
 
     if output_format is SimulateFormat.json:
         emit(render_json(simulation_document(report)), output)
         return
     fleet = report.resolved.fleet
-    title = f"{fleet.workload.name or 'fleet'}: {fleet.trials:,} periods of {fleet.horizon_hours / 24:g} days, seed {report.seed}"
+    seed = Seed(report.seed, report.seed_origin).describe()
+    title = f"{fleet.workload.name or 'fleet'}: {fleet.trials:,} periods of {fleet.horizon_hours / 24:g} days, {seed}"
     metrics = build_table(
         title,
         ["Metric", "Value", "Std. error", "Meaning"],

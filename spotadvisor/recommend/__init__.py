@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from spotadvisor.catalog import offers_view
 from spotadvisor.config import FleetFile
 from spotadvisor.recommend.candidates import HostFilter
-from spotadvisor.recommend.rank import frontier, ranking, within_budget
+from spotadvisor.recommend.rank import frontier, ranking, recommended
 from spotadvisor.recommend.search import Evaluated, SearchResult, search
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
+from spotadvisor.seeds import SeedOrigin
 from spotadvisor.sim.model import HOURS_PER_MONTH
 from spotadvisor.sources import TableData, load_table
 from spotadvisor.store import Store
@@ -35,25 +36,29 @@ class Recommendation:
         The budget given, if any [USD per 730 h].
     seed
         Seed of every simulation (common random numbers).
+    seed_origin
+        ``given`` (``--seed``, ``seed:``) or ``derived`` from the request and the data.
     search
         Every fully evaluated mix, the baseline and the search statistics.
     order
         Indices into ``search.evaluated``, best first.
     recommended
-        Index into ``search.evaluated`` of the recommended mix (the first within the
-        risk budget, if its expected cost keeps to the budget), or None when no mix is.
+        Index into ``search.evaluated`` of the recommended mix (the first in rank order
+        within the risk budget whose expected cost keeps to the budget), or None.
     frontier
         Indices into ``search.evaluated`` on the cost-risk frontier, cheapest first.
     data
         Where prices and bands came from.
     generated_at
-        When the recommendation was made (UTC).
+        When the recommendation was made (UTC): for the data's age on the terminal, not
+        part of the JSON (which must not change from run to run).
     """
 
     fleet: FleetFile
     hosts: HostFilter
     budget_usd_per_month: float | None
     seed: int
+    seed_origin: SeedOrigin
     search: SearchResult
     order: tuple[int, ...]
     recommended: int | None
@@ -75,14 +80,17 @@ def recommend(
     fleet: FleetFile,
     hosts: HostFilter,
     *,
-    seed: int,
+    seed: int | None = None,
     budget_usd_per_month: float | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
     adjust: Callable[[FleetFile], FleetFile] | None = None,
 ) -> Recommendation:
     """Search, evaluate and rank mixes for the workload of ``fleet``.
 
-    ``adjust`` rewrites the candidate pools before they are resolved (``--params``).
+    ``seed`` None derives the seed from the request, the tables read and the resolved
+    pools (``spotadvisor.seeds``): the same request on the same data gives the same
+    answer. ``adjust`` rewrites the candidate pools before they are resolved
+    (``--params``, ``--rates measured``).
     """
     offers = load_table(store, OFFERS)
     bands = load_table(store, INTERRUPTION_HISTORY)
@@ -105,24 +113,20 @@ def recommend(
         data_label=label,
         on_progress=on_progress,
         adjust=adjust,
+        data_identity=[offers.digest, bands.digest],
     )
     metrics = [e.metrics for e in result.evaluated]
     order = ranking(metrics, fleet.sla.max_breach_probability)
-    # the cheapest mix within the risk budget, if it also keeps to --budget (the baseline
-    # all-on-demand mix is always evaluated, even over --budget, as the reference)
-    first = (
-        order[0]
-        if order
-        and within_budget(metrics[order[0]], fleet.sla.max_breach_probability)
-        and (budget is None or metrics[order[0]].cost_mean.value <= budget)
-        else None
-    )
+    # the first within the risk budget that keeps to --budget (the baseline all-on-demand
+    # mix is always evaluated, even over --budget, as the reference)
+    first = recommended(metrics, order, fleet.sla.max_breach_probability, budget)
     points = [(m.cost_mean.value, m.sla_breach_probability.value) for m in metrics]
     return Recommendation(
         fleet=fleet,
         hosts=hosts,
         budget_usd_per_month=budget_usd_per_month,
-        seed=seed,
+        seed=result.seed.value,
+        seed_origin=result.seed.origin,
         search=result,
         order=tuple(order),
         recommended=first,

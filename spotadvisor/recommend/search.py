@@ -11,12 +11,18 @@
 4. Racing with common random numbers (every mix simulated from the same seed): a short
    run for every survivor, then a full run for the cheapest plausible ones and the
    cost-risk frontier.
+5. Finalist precision (``refine``): the mixes that decide the answer get more trials,
+   until their breach probability is known to 0.25 points or clearly apart from the
+   risk budget.
+
+Without a seed, the seed is derived from the request, the data and the resolved pools
+(``spotadvisor.seeds``), so the same request on the same data gives the same answer.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -37,10 +43,12 @@ from spotadvisor.recommend.candidates import (
     spot_usable,
 )
 from spotadvisor.recommend.rank import frontier
+from spotadvisor.recommend.refine import refine
+from spotadvisor.seeds import Seed, choose_seed, frame_digest
 from spotadvisor.sim import closed_form as cf
 from spotadvisor.sim.load import demand_step
 from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, PoolModel
-from spotadvisor.sim.results import Metrics, summarize
+from spotadvisor.sim.results import Metrics, TrialResults, summarize
 from spotadvisor.sim.scenarios import fleet_plan
 from spotadvisor.sim.sweep import simulate_many
 
@@ -67,17 +75,39 @@ class Evaluated:
         Summary of its simulation.
     nominal_cost
         Cost over the horizon if no replica were ever replaced [USD].
+    finalist
+        True when it was a finalist and so simulated to the finalist precision
+        (``refine``); ``metrics.trials`` gives its trials.
     """
 
     candidate: Candidate
     model: FleetModel
     metrics: Metrics
     nominal_cost: float
+    finalist: bool = False
 
 
 @dataclass(frozen=True)
 class SearchStats:
-    """How many candidates each stage kept."""
+    """How many candidates each stage kept, and the trials each stage simulated.
+
+    Attributes
+    ----------
+    generated, over_budget, dominated, hopeless
+        Candidates built, and those pruned before any simulation.
+    short_run, short_trials
+        Mixes screened, and trials each.
+    full_run, full_trials
+        Mixes fully evaluated, and trials each before refinement.
+    finalists
+        Fully evaluated mixes that were finalists (``refine``).
+    refined
+        Finalists that got more trials than ``full_trials``.
+    refine_trials
+        Trials simulated for them (a partial chunk run again included).
+    finalist_trials_min, finalist_trials_max
+        Fewest and most trials a finalist ended with.
+    """
 
     generated: int
     over_budget: int
@@ -87,6 +117,20 @@ class SearchStats:
     full_run: int
     short_trials: int
     full_trials: int
+    finalists: int = 0
+    refined: int = 0
+    refine_trials: int = 0
+    finalist_trials_min: int = 0
+    finalist_trials_max: int = 0
+
+    @property
+    def simulated_trials(self) -> int:
+        """Every trial the search simulated: screening, full runs and refinement."""
+        return (
+            self.short_run * self.short_trials
+            + self.full_run * self.full_trials
+            + self.refine_trials
+        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +149,8 @@ class SearchResult:
         Pruning and racing counts.
     notes
         Assumptions to tell the user.
+    seed
+        The seed of every simulation, and whether it was given or derived.
     """
 
     evaluated: tuple[Evaluated, ...]
@@ -112,6 +158,7 @@ class SearchResult:
     pools: dict[PoolKey, ResolvedPool]
     stats: SearchStats
     notes: tuple[str, ...]
+    seed: Seed
 
 
 def pool_specs(hosts: pd.DataFrame, spec: HostFilter) -> list[tuple[PoolKey, PoolSpec]]:
@@ -281,10 +328,11 @@ def search(
     hosts_filter: HostFilter,
     *,
     budget_usd: float | None,
-    seed: int,
+    seed: int | None,
     data_label: str | Callable[[str], str],
     on_progress: Callable[[str, int, int], None] | None = None,
     adjust: Callable[[FleetFile], FleetFile] | None = None,
+    data_identity: Sequence[str] | None = None,
 ) -> SearchResult:
     """Find, prune, race and fully evaluate candidate mixes for ``fleet``'s workload.
 
@@ -299,13 +347,17 @@ def search(
     budget_usd
         Highest acceptable expected cost over the horizon [USD]; None: no limit.
     seed
-        Seed of every simulation (common random numbers).
+        Seed of every simulation (common random numbers); None derives it from the
+        request, ``data_identity`` and the resolved pools (:func:`request_seed`).
     data_label
         Where the offers came from, for provenance.
     on_progress
         Called with (stage, done, total).
     adjust
         Rewrites the fleet of every candidate pool before resolution (``--params``).
+    data_identity
+        Digests of the tables ``view`` was built from (``TableData.digest``); None: a
+        digest of ``view`` itself.
     """
     hosts = hostable_offers(view, hosts_filter)
     if hosts.empty:
@@ -322,6 +374,9 @@ def search(
     resolved = resolve_fleet(everything, view, data_label=data_label)
     pools = {key: pool for (key, _), pool in zip(pairs, resolved.pools, strict=True)}
     template = resolved.model
+    identity = list(data_identity) if data_identity is not None else [frame_digest(view)]
+    chosen_seed = request_seed(seed, fleet, hosts_filter, budget_usd, identity, template)
+    seed_value = chosen_seed.value
     fallback = fleet.policy.fallback_after_hours or DEFAULT_FALLBACK_HOURS
 
     candidates = _all_candidates(pools, sizes := baseline_sizes(template), fallback)
@@ -348,10 +403,63 @@ def search(
         raise _nothing_fits(fleet, budget_usd or 0.0, best_sure)
 
     trials = fleet.trials
-    short = max(STAGE1_MIN, trials // STAGE1_SHARE)
-    short_metrics = _run(
-        [models[i] for i in survivors], short, seed, fleet, on_progress, "screening"
+    always = {baseline_index} | ({sure_index} & set(survivors))
+    final, short = _screen(fleet, models, survivors, always, seed_value, on_progress)
+    final_models = [models[i] for i in final]
+    full_runs = _run(final_models, trials, seed_value, on_progress, "evaluating")
+
+    def extend(batch: list[FleetModel], more: int, first_trial: int) -> list[TrialResults]:
+        return _run(batch, more, seed_value, on_progress, "finalists", first_trial=first_trial)
+
+    refined = refine(final_models, full_runs, sla=fleet.sla, budget_usd=budget_usd, run=extend)
+    evaluated = tuple(
+        Evaluated(candidates[i], models[i], m, nominal[i], finalist=j in refined.finalists)
+        for j, (i, m) in enumerate(zip(final, refined.metrics, strict=True))
     )
+    baseline = next(e for i, e in zip(final, evaluated, strict=True) if i == baseline_index)
+    finalist_trials = [e.metrics.trials for e in evaluated if e.finalist] or [trials]
+    stats = SearchStats(
+        len(candidates),
+        over_budget,
+        dominated,
+        hopeless,
+        len(survivors),
+        len(final),
+        short,
+        trials,
+        finalists=len(refined.finalists),
+        refined=refined.refined,
+        refine_trials=refined.trials,
+        finalist_trials_min=min(finalist_trials),
+        finalist_trials_max=max(finalist_trials),
+    )
+    notes = _summarise_notes(resolved.notes)
+    if template.load is not None:
+        notes += (
+            f"time-varying load: fleets of {', '.join(map(str, sizes))} replicas tried, "
+            "with on-demand peak replicas for the demand above them",
+        )
+    return SearchResult(evaluated, baseline, pools, stats, notes, chosen_seed)
+
+
+def _screen(
+    fleet: FleetFile,
+    models: list[FleetModel],
+    survivors: list[int],
+    always: set[int],
+    seed: int,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> tuple[list[int], int]:
+    """Short runs of the survivors: the mixes to simulate in full, and the short trials.
+
+    Kept: the cheapest plausible ones (breach - 2 s.e. within the budget), the cost-risk
+    frontier of the short runs, and ``always`` (the references).
+    """
+    short = max(STAGE1_MIN, fleet.trials // STAGE1_SHARE)
+    short_metrics = [
+        summarize(r, fleet.sla.availability)
+        for r in _run([models[i] for i in survivors], short, seed, on_progress, "screening")
+    ]
     plausible = [
         (i, m)
         for i, m in zip(survivors, short_metrics, strict=True)
@@ -361,26 +469,44 @@ def search(
     keep = {i for i, _ in sorted(plausible, key=lambda p: p[1].cost_mean.value)[:STAGE2_CHEAPEST]}
     points = [(m.cost_mean.value, m.sla_breach_probability.value) for m in short_metrics]
     keep |= {survivors[j] for j in frontier(points)}
-    keep.add(baseline_index)
-    if sure_index in survivors:
-        keep.add(sure_index)
-    final = sorted(keep)
-    full_metrics = _run([models[i] for i in final], trials, seed, fleet, on_progress, "evaluating")
-    evaluated = tuple(
-        Evaluated(candidates[i], models[i], m, nominal[i])
-        for i, m in zip(final, full_metrics, strict=True)
+    return sorted(keep | always), short
+
+
+def request_seed(
+    seed: int | None,
+    fleet: FleetFile,
+    hosts: HostFilter,
+    budget_usd: float | None,
+    data_identity: Sequence[str],
+    template: FleetModel,
+) -> Seed:
+    """``seed`` when given, else the one derived from what decides the answer.
+
+    Parameters
+    ----------
+    seed
+        The seed given (``--seed``, ``seed:``), or None.
+    fleet
+        The workload, SLA, risk, policy, horizon and trials after every flag; where the
+        file lives, its ``seed`` and its what-ifs are not part of the request.
+    hosts
+        Which offers may host a replica (``--gpu``, ``--clouds``, ``--max-band``...).
+    budget_usd
+        ``--budget`` over the horizon [USD], or None.
+    data_identity
+        Digests of the tables read.
+    template
+        The engine's input with every candidate pool resolved (prices, bands, and the
+        hazards and risk ``--params`` or ``--rates measured`` gave them).
+    """
+    request = dataclasses.replace(fleet, origin="", seed=None, pools=(), scenarios=())
+    return choose_seed(
+        seed,
+        "recommend",
+        {"fleet": request, "hosts": hosts, "budget_usd": budget_usd},
+        list(data_identity),
+        template,
     )
-    baseline = next(e for i, e in zip(final, evaluated, strict=True) if i == baseline_index)
-    stats = SearchStats(
-        len(candidates), over_budget, dominated, hopeless, len(survivors), len(final), short, trials
-    )
-    notes = _summarise_notes(resolved.notes)
-    if template.load is not None:
-        notes += (
-            f"time-varying load: fleets of {', '.join(map(str, sizes))} replicas tried, "
-            "with on-demand peak replicas for the demand above them",
-        )
-    return SearchResult(evaluated, baseline, pools, stats, notes)
 
 
 def _nothing_fits(fleet: FleetFile, budget_usd: float, best_sure: float) -> UsageError:
@@ -423,16 +549,16 @@ def _run(
     models: list[FleetModel],
     trials: int,
     seed: int,
-    fleet: FleetFile,
     on_progress: Callable[[str, int, int], None] | None,
     stage: str,
-) -> list[Metrics]:
+    *,
+    first_trial: int = 0,
+) -> list[TrialResults]:
     def report(done: int, total: int) -> None:
         if on_progress is not None:
             on_progress(stage, done, total)
 
-    results = simulate_many(models, trials, seed, on_progress=report)
-    return [summarize(r, fleet.sla.availability) for r in results]
+    return simulate_many(models, trials, seed, on_progress=report, first_trial=first_trial)
 
 
 def _summarise_notes(notes: tuple[str, ...]) -> tuple[str, ...]:

@@ -11,11 +11,24 @@ from spotadvisor import __version__
 from spotadvisor.bands import band_text
 from spotadvisor.recommend import Recommendation
 from spotadvisor.recommend.candidates import Candidate
-from spotadvisor.recommend.rank import within_budget
+from spotadvisor.recommend.rank import CONFIDENCE_SE, TIE_SE, within_budget
+from spotadvisor.recommend.refine import (
+    FINALIST_RANKS,
+    MAX_FINALIST_TRIALS,
+    SEPARATION_SE,
+    TARGET_BREACH_SE,
+    breach_stderr,
+    settled,
+)
 from spotadvisor.recommend.search import Evaluated
 from spotadvisor.render.simulation import metrics_document
 from spotadvisor.render.values import plain
-from spotadvisor.schema import SCHEMA_VERSION
+from spotadvisor.seeds import Seed
+
+# Version of the JSON document. 2: no generated_at and no age_days (the document is the
+# same on every run on the same data); seed_origin, data[].rows and digest, precision,
+# and per mix trials and finalist.
+SCHEMA_VERSION = 2
 
 
 def _duration(hours: float) -> str:
@@ -81,6 +94,8 @@ def row_values(rec: Recommendation, e: Evaluated, rank: int) -> dict[str, Any]:
         "on_frontier": index in rec.frontier,
         "within_risk_budget": within_budget(m, rec.fleet.sla.max_breach_probability),
         "mix": describe_mix(e.candidate),
+        "trials": m.trials,
+        "finalist": e.finalist,
         "cost_usd_per_month_mean": plain(m.cost_mean.value * per_month),
         "cost_usd_per_month_stderr": plain(m.cost_mean.stderr * per_month),
         "cost_usd_per_month_p95": plain(m.cost_p95 * per_month),
@@ -193,9 +208,11 @@ def explanation(rec: Recommendation) -> str:
         f"Recommended: {describe_mix(c)}. Expected ${rec.monthly(m.cost_mean.value):,.0f} a month "
         f"(p95 ${rec.monthly(m.cost_p95):,.0f}), {100 * (1 - rec.monthly(m.cost_mean.value) / base):.0f}% "
         f"below the cheapest all-on-demand mix ({base_mix}, ${base:,.0f}). It misses {target:g}% availability in {100 * p:.1f}% ± "
-        f"{100 * se:.1f}% of months, within the {budget:g}% risk budget even at two standard errors, "
-        f"and it is the cheapest of the {ok} mixes that are within it ({stats.full_run} evaluated with "
-        f"{stats.full_trials:,} trials, {stats.short_run} screened, {stats.generated} generated)."
+        f"{100 * se:.2f}% of months ({m.trials:,} trials), within the {budget:g}% risk budget even at two "
+        f"standard errors, and {_cheapest(rec, e, ok)} ({stats.full_run} evaluated with "
+        f"{stats.full_trials:,} trials, {stats.finalists} of them finalists with "
+        f"{_span(stats.finalist_trials_min, stats.finalist_trials_max)}, {stats.short_run} "
+        f"screened, {stats.generated} generated)."
     )
     if c.spot_replicas:
         slots = c.spot_replicas + c.on_demand_replicas + c.overprovision
@@ -234,6 +251,31 @@ def explanation(rec: Recommendation) -> str:
     return text
 
 
+def _cheapest(rec: Recommendation, e: Evaluated, ok: int) -> str:
+    """Why the recommended mix wins on cost: the cheapest, or tied for it within error."""
+    budget = rec.fleet.sla.max_breach_probability
+    cheaper = [
+        x
+        for x in rec.search.evaluated
+        if within_budget(x.metrics, budget)
+        and x.metrics.cost_mean.value < e.metrics.cost_mean.value
+    ]
+    if not cheaper:
+        return f"it is the cheapest of the {ok} mixes that are within it"
+    best = min(cheaper, key=lambda x: x.metrics.cost_mean.value)
+    saving = rec.monthly(e.metrics.cost_mean.value - best.metrics.cost_mean.value)
+    return (
+        f"of the {ok} mixes within it, it ties for the cheapest: {describe_mix(best.candidate)} "
+        f"is ${saving:,.0f} a month cheaper, a difference within Monte Carlo error "
+        f"({TIE_SE:g} standard errors), but misses the target in "
+        f"{100 * best.metrics.sla_breach_probability.value:.1f}% of months, so the lower risk wins"
+    )
+
+
+def _span(low: int, high: int) -> str:
+    return f"{low:,} trials" if low == high else f"{low:,}-{high:,} trials"
+
+
 def _headroom(slots: int, needed: int, cold_start_hours: float) -> str:
     wait = _duration(cold_start_hours)
     if slots <= needed:
@@ -256,15 +298,52 @@ def _band(rec: Recommendation, key: Any) -> str:
     return f"{band_text(pool.hazard.p_low, pool.hazard.p_high)}{prior}"
 
 
-def footer(rec: Recommendation) -> str:
-    """Data age and sources, the seed and the Monte Carlo error."""
-    ages = "; ".join(t.age_note(rec.generated_at) for t in rec.data)
-    full = rec.search.stats.full_trials
+def precision_note(rec: Recommendation) -> str:
+    """How many trials the finalists got and the breach-probability error they reached."""
+    stats = rec.search.stats
+    budget = rec.fleet.sla.max_breach_probability
+    finals = [e for e in rec.search.evaluated if e.finalist]
+    full = stats.full_trials
+    rest = f"the other mixes: {full:,} trials, ± {100 * (0.25 / full) ** 0.5:.1f} points at most"
+    if not finals:
+        return rest
+    trials = (
+        f"{full:,} -> {_span(stats.finalist_trials_min, stats.finalist_trials_max)}"
+        if stats.refined
+        else f"{full:,} trials, enough already"
+    )
+    precise = [e for e in finals if breach_stderr(e.metrics) <= TARGET_BREACH_SE]
+    apart = [e for e in finals if e not in precise and settled(e.metrics, budget)]
+    short = len(finals) - len(precise) - len(apart)
+    parts = []
+    if precise:
+        reached = max(e.metrics.sla_breach_probability.stderr for e in precise)
+        parts.append(
+            f"breach probability ± {100 * reached:.2f} points at most (1 s.e.)"
+            + (f" for {len(precise)}" if len(precise) < len(finals) else "")
+        )
+    if apart:
+        parts.append(f"at least {SEPARATION_SE:g} s.e. from the risk budget for {len(apart)}")
+    if short:
+        parts.append(f"{short} still short of ± {100 * TARGET_BREACH_SE:.2f} points")
     return (
-        f"{full:,} trials per mix (seed {rec.seed}, common random numbers): breach probabilities carry "
-        f"about ±{100 * (0.25 / full) ** 0.5:.1f} points of Monte Carlo error at most. "
+        f"finalists ({len(finals)}: the recommended mix, the first {FINALIST_RANKS} and any "
+        f"cheaper mix near the risk budget): {trials}, {' and '.join(parts)}; {rest}"
+    )
+
+
+def footer(rec: Recommendation) -> str:
+    """The trials and the Monte Carlo error, the seed, the symbols, data age and sources."""
+    ages = "; ".join(t.age_note(rec.generated_at) for t in rec.data)
+    seed = Seed(rec.seed, rec.seed_origin).describe()
+    return (
+        f"{_capital(precision_note(rec))}. {_capital(seed)}, common random numbers. "
         f"★ recommended, ◆ cost-risk frontier, ✗ over the risk budget. Data: {ages}"
     )
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def recommendation_document(rec: Recommendation) -> dict[str, Any]:
@@ -296,8 +375,8 @@ def recommendation_document(rec: Recommendation) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "spotadvisor_version": __version__,
-        "generated_at": rec.generated_at.isoformat(),
         "seed": rec.seed,
+        "seed_origin": rec.seed_origin,
         "inputs": {
             "workload": {
                 "name": fleet.workload.name,
@@ -319,9 +398,17 @@ def recommendation_document(rec: Recommendation) -> dict[str, Any]:
             "max_band_pct": hosts.max_band_pct,
             "budget_usd_per_month": rec.budget_usd_per_month,
         },
-        "data": [t.provenance(rec.generated_at) for t in rec.data],
+        "data": [t.provenance(ages=False) for t in rec.data],
         "notes": list(rec.search.notes),
         "search": rec.search.stats.__dict__,
+        "precision": {
+            "within_budget_stderrs": CONFIDENCE_SE,
+            "cost_tie_stderrs": TIE_SE,
+            "finalist_ranks": FINALIST_RANKS,
+            "target_breach_stderr": TARGET_BREACH_SE,
+            "separation_stderrs": SEPARATION_SE,
+            "max_finalist_trials": MAX_FINALIST_TRIALS,
+        },
         "recommended_rank": (ranked.index(rec.search.evaluated[rec.recommended]) + 1)
         if rec.recommended is not None
         else None,

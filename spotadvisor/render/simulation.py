@@ -11,9 +11,12 @@ from spotadvisor.bands import band_text
 from spotadvisor.config import FleetFile
 from spotadvisor.fleet import ResolvedPool, describe_pool
 from spotadvisor.render.values import is_missing, plain
-from spotadvisor.schema import SCHEMA_VERSION
 from spotadvisor.sim.results import Estimate, Metrics
 from spotadvisor.simulate import SimulationReport
+
+# Version of the JSON document. 2: no generated_at and no age_days (the document is the
+# same on every run on the same data); seed_origin, and data[].rows and digest.
+SCHEMA_VERSION = 2
 
 # A verdict is only firm when the breach probability is this many standard errors
 # away from the risk budget.
@@ -82,9 +85,9 @@ def simulation_document(report: SimulationReport) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "spotadvisor_version": __version__,
-        "generated_at": report.generated_at.isoformat(),
         "fleet_file": fleet.origin,
         "seed": report.seed,
+        "seed_origin": report.seed_origin,
         "trials": fleet.trials,
         "horizon_hours": fleet.horizon_hours,
         "inputs": {
@@ -97,7 +100,7 @@ def simulation_document(report: SimulationReport) -> dict[str, Any]:
             "pools": [describe_pool(p) for p in report.resolved.pools],
         },
         "notes": list(report.resolved.notes),
-        "data": [t.provenance(report.generated_at) for t in report.data],
+        "data": [t.provenance(ages=False) for t in report.data],
         **metrics_document(report.metrics),
         "verdict": {"status": status, "text": text},
         **_scenarios(report),
