@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -107,8 +107,9 @@ def resolve_fleet(
             fix="add the pools to simulate, e.g. - {cloud: aws, region: us-east-1, instance: p4d.24xlarge, market: spot, count: 3}",
         )
     notes: list[str] = []
+    index = _OfferIndex(offers)
     resolved = tuple(
-        _resolve_pool(fleet, spec, offers, price_history, data_label, notes) for spec in fleet.pools
+        _resolve_pool(fleet, spec, index, price_history, data_label, notes) for spec in fleet.pools
     )
     wl, policy, risk = fleet.workload, fleet.policy, fleet.risk
     model = FleetModel(
@@ -147,7 +148,7 @@ def resolve_fleet(
 def _resolve_pool(
     fleet: FleetFile,
     spec: PoolSpec,
-    offers: pd.DataFrame,
+    offers: _OfferIndex,
     history: pd.DataFrame | None,
     data_label: str | Callable[[str], str],
     notes: list[str],
@@ -229,7 +230,29 @@ def _resolve_pool(
     return ResolvedPool(spec, model, sources)
 
 
-def _matching_offers(origin: str, where: str, spec: PoolSpec, offers: pd.DataFrame) -> pd.DataFrame:
+class _OfferIndex:
+    """The offers view with its rows found by (cloud, region, instance type).
+
+    Built once per fleet: ``recommend`` resolves a couple of hundred pools at once, and
+    filtering the whole view for each costs more than all its simulations.
+    """
+
+    def __init__(self, offers: pd.DataFrame) -> None:
+        self.offers = offers
+        keys = ["cloud", "region", "instance_type"]
+        groups = offers.groupby(keys, sort=False, dropna=False).indices if len(offers) else {}
+        self.positions: dict[tuple[Any, ...], np.ndarray] = {
+            cast(tuple[Any, ...], key): np.asarray(rows) for key, rows in groups.items()
+        }
+        self.regions: set[tuple[Any, ...]] = {key[:2] for key in self.positions}
+
+    def rows(self, cloud: str, region: str, instance: str) -> pd.DataFrame:
+        """The offers of one instance type in one region (none: an empty frame)."""
+        found = self.positions.get((cloud, region, instance))
+        return self.offers.iloc[found] if found is not None else self.offers.iloc[:0]
+
+
+def _matching_offers(origin: str, where: str, spec: PoolSpec, index: _OfferIndex) -> pd.DataFrame:
     """Offers of the pool's cloud, region, instance type and (if given) zone."""
     if spec.cloud == "aws" and spec.zone and not is_aws_zone_id(spec.zone):
         raise UsageError(
@@ -238,9 +261,10 @@ def _matching_offers(origin: str, where: str, spec: PoolSpec, offers: pd.DataFra
             field=f"{where}.zone",
             fix="give the zone ID (e.g. use1-az4); 'aws ec2 describe-availability-zones' maps names to IDs",
         )
-    in_cloud = offers[offers["cloud"] == spec.cloud]
-    in_region = in_cloud[in_cloud["region"] == spec.region]
-    if in_region.empty and not _overridden(spec):
+    offers = index.offers
+    known_region = (spec.cloud, spec.region) in index.regions
+    if not known_region and not _overridden(spec):
+        in_cloud = offers[offers["cloud"] == spec.cloud]
         hint = did_you_mean(spec.region, in_cloud["region"].dropna().unique())
         raise UsageError(
             f"no {spec.cloud} offers in region {spec.region!r}",
@@ -248,8 +272,9 @@ def _matching_offers(origin: str, where: str, spec: PoolSpec, offers: pd.DataFra
             field=f"{where}.region",
             fix=hint or f"list regions with 'spotadvisor offers --cloud {spec.cloud} --format csv'",
         )
-    rows = in_region[in_region["instance_type"] == spec.instance]
+    rows = index.rows(spec.cloud, spec.region, spec.instance)
     if rows.empty and not _overridden(spec):
+        in_region = offers[(offers["cloud"] == spec.cloud) & (offers["region"] == spec.region)]
         hint = did_you_mean(spec.instance, in_region["instance_type"].dropna().unique())
         raise UsageError(
             f"no offer of {spec.instance!r} in {spec.cloud} {spec.region}",
@@ -319,18 +344,20 @@ def _price(
     if override is not None:
         sources[key] = "fleet file"
         return override
-    known = rows.dropna(subset=[column])
-    if known.empty:
+    # NumPy on the few rows of one pool: pandas' per-call cost adds up over hundreds of pools
+    column_values = rows[column].to_numpy(dtype=np.float64, na_value=np.nan)
+    known = ~np.isnan(column_values)
+    if not known.any():
         raise DataError(
             f"no {key.replace('_', ' ')} for this pool in the offers data",
             file=origin,
             field=f"{where}.{key}",
             fix=f"add {key} to the pool, or import fresher data with 'spotadvisor data import'",
         )
-    values = known[column].astype(float)
-    value = float(values.median())
-    sources[key] = _provenance(known, data_label)
-    if values.nunique() > 1:
+    values = column_values[known]
+    value = float(np.median(values))
+    sources[key] = _provenance(rows, known, data_label)
+    if len(set(values.tolist())) > 1:
         notes.append(
             f"{where}: {key} is the median of {len(values)} zones "
             f"(${values.min():.4f}-${values.max():.4f}/h); give a zone for its own price"
@@ -342,9 +369,12 @@ def _label(data_label: str | Callable[[str], str], source: str) -> str:
     return data_label(source) if callable(data_label) else data_label
 
 
-def _provenance(rows: pd.DataFrame, data_label: str | Callable[[str], str]) -> str:
-    source = str(rows["source"].iloc[0])
-    as_of = pd.Timestamp(rows["as_of"].max())
+def _provenance(
+    rows: pd.DataFrame, used: np.ndarray, data_label: str | Callable[[str], str]
+) -> str:
+    """Where the ``used`` rows' value came from: the first one's source, the newest as_of."""
+    source = str(rows["source"].iloc[int(np.flatnonzero(used)[0])])
+    as_of = pd.Timestamp(rows["as_of"].to_numpy()[used].max())
     return f"{_label(data_label, source)}: {source} (as of {as_of:%Y-%m-%d})"
 
 
@@ -367,8 +397,8 @@ def _hazard(
             return Hazard.exact(override.monthly_rate / HOURS_PER_MONTH)
         assert override.mean_time_to_preemption_hours is not None
         return Hazard.exact(1.0 / override.mean_time_to_preemption_hours)
-    banded = rows.dropna(subset=["interruption_band"])
-    if banded.empty:
+    banded = np.flatnonzero(rows["interruption_band"].notna().to_numpy())
+    if banded.size == 0:
         band = parse_band(UNKNOWN_BAND)
         assert band is not None
         sources["interruption"] = f"assumed {UNKNOWN_BAND} (no published band)"
@@ -377,7 +407,7 @@ def _hazard(
             f"assumed {UNKNOWN_BAND} (the worst band) rather than zero risk; set interruption: to override"
         )
         return Hazard.band(band.lower_pct / 100.0, band.upper_pct / 100.0)
-    row = banded.iloc[0]
+    row = rows.iloc[int(banded[0])]
     sources["interruption"] = (
         f"{_label(data_label, str(row['interruption_band_source']))}: {row['interruption_band_source']} "
         f"(band {row['interruption_band']}, as of {pd.Timestamp(row['interruption_band_as_of']):%Y-%m-%d})"

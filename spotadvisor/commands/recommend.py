@@ -24,6 +24,7 @@ from spotadvisor.commands.common import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from spotadvisor.calibrate.apply import ParamsApplier
     from spotadvisor.config import FleetFile
     from spotadvisor.events.rates import MeasuredRates
     from spotadvisor.recommend import Recommendation
@@ -196,12 +197,15 @@ def recommend(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from spotadvisor.bands import parse_max_band
-    from spotadvisor.calibrate.apply import params_applier
     from spotadvisor.recommend import HostFilter
     from spotadvisor.recommend import recommend as run_recommend
     from spotadvisor.store import Store, resolve_store_path
 
-    applier = params_applier(params) if params is not None else None
+    applier: ParamsApplier | None = None
+    if params is not None:  # the calibrate package imports scipy: only when asked for
+        from spotadvisor.calibrate.apply import params_applier
+
+        applier = params_applier(params)
     measured = _measured(ctx, min_exposure, rates_window) if rates is Rates.measured else None
     fleet = _fleet(workload, replicas, sla, risk, cold_start, throughput, trials, quick, seed)
     if applier is not None:  # the risk: block now, so --save-fleet writes it; pools in search

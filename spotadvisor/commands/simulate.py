@@ -19,6 +19,7 @@ from spotadvisor.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from spotadvisor.calibrate.apply import ParamsApplier
     from spotadvisor.simulate import SimulationReport
 
 
@@ -83,7 +84,6 @@ def simulate(
         TimeRemainingColumn,
     )
 
-    from spotadvisor.calibrate.apply import params_applier
     from spotadvisor.config.scenarios import parse_scenario
     from spotadvisor.config.values import Where, as_hours
     from spotadvisor.errors import COMMAND_LINE
@@ -94,7 +94,11 @@ def simulate(
         as_hours(horizon, Where(COMMAND_LINE, "--horizon"), positive=True) if horizon else None
     )
     what_ifs = [parse_scenario(s, Where(COMMAND_LINE, "--scenario")) for s in scenario or []]
-    applier = params_applier(params) if params is not None else None
+    applier: ParamsApplier | None = None
+    if params is not None:  # the calibrate package imports scipy: only when asked for
+        from spotadvisor.calibrate.apply import params_applier
+
+        applier = params_applier(params)
     store = Store(resolve_store_path(cli_state(ctx).db))
     progress = Progress(
         TextColumn("simulating"),

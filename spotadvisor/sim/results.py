@@ -124,10 +124,19 @@ class Metrics:
     trials: int
 
 
-def _mean(values: FloatArray) -> Estimate:
-    n = values.size
-    stderr = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    return Estimate(float(values.mean()), stderr)
+def _means(columns: list[FloatArray]) -> list[Estimate]:
+    """Mean and standard error of each column, in two NumPy calls for all of them.
+
+    ``recommend`` summarises thousands of screening runs; one pass per statistic over a
+    stacked matrix costs a fraction of a pass per column.
+    """
+    matrix = np.vstack(columns)
+    n = matrix.shape[1]
+    means = matrix.mean(axis=1)
+    if n < 2:
+        return [Estimate(float(m), float("nan")) for m in means]
+    errors = matrix.std(axis=1, ddof=1) / np.sqrt(n)
+    return [Estimate(float(m), float(e)) for m, e in zip(means, errors, strict=True)]
 
 
 def summarize(results: TrialResults, sla_availability: float) -> Metrics:
@@ -142,23 +151,32 @@ def summarize(results: TrialResults, sla_availability: float) -> Metrics:
     """
     n = results.trials
     breach = (results.availability < sla_availability).astype(np.float64)
-    cost = _mean(results.cost)
+    availability, breach_probability, cost, interruptions, lost, outages = _means(
+        [
+            results.availability,
+            breach,
+            results.cost,
+            results.interruptions,
+            results.lost_requests,
+            results.outages,
+        ]
+    )
     od = results.on_demand_cost
     savings = Estimate(
         100.0 * (1.0 - cost.value / od) if od > 0 else float("nan"),
         100.0 * cost.stderr / od if od > 0 else float("nan"),
     )
     return Metrics(
-        availability_mean=_mean(results.availability),
+        availability_mean=availability,
         availability_p5=float(np.quantile(results.availability, 0.05)),
-        sla_breach_probability=_mean(breach),
+        sla_breach_probability=breach_probability,
         cost_mean=cost,
         cost_p95=float(np.quantile(results.cost, 0.95)),
         on_demand_cost=od,
         savings_pct=savings,
-        interruptions_mean=_mean(results.interruptions),
-        lost_requests_mean=_mean(results.lost_requests),
-        outages_mean=_mean(results.outages),
+        interruptions_mean=interruptions,
+        lost_requests_mean=lost,
+        outages_mean=outages,
         mean_outage_minutes=_ratio_minutes(results.outage_hours, results.outages),
         trials=n,
     )
