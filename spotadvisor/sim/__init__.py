@@ -1,1 +1,1 @@
-"""The Monte Carlo risk engine: pure numpy, randomness only from an injected Generator."""
+"""The Monte Carlo risk engine: numerical code compiled with numba, randomness only from an injected Generator."""

@@ -197,7 +197,7 @@ def _run_trials(
             progress[NEEDED] = min(4 * gaps, MAX_BUCKETS) + 1
             return MORE_BUCKETS
         outages(
-            sc.gap_start, sc.gap_end, sc.slot_lo, fleet.tol_times, fleet.tol_values, horizon,
+            sc.gap_start, sc.gap_end, sc.slot_lo, fleet.tolerance, horizon,
             window, sc.key, sc.heap_slot, sc.cursor, sc.buckets, sc.figures,
         )  # fmt: skip
         _write_row(fleet, sc.acc, sc.figures, out, trial)

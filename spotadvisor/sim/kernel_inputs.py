@@ -24,6 +24,46 @@ RELAUNCH, NEXT_POOL, ON_DEMAND = 0, 1, 2
 POLICIES = {"relaunch-same-pool": RELAUNCH, "next-pool": NEXT_POOL, "on-demand": ON_DEMAND}
 
 
+class Tolerance(NamedTuple):
+    """Spot-slot gaps tolerated before the fleet is below demand, as a step function.
+
+    ``values[j]`` holds from ``times[j]`` (``times[0] == 0``) to the next time [h];
+    ``least`` is the smallest value. ``min_tree`` and ``max_tree`` are segment trees of
+    the values (leaves from index ``min_tree.size // 2``, padded with values no query
+    selects), so the sweep finds the next step that changes whether the fleet is in
+    outage in O(log steps) instead of visiting every step of a per-minute profile.
+    """
+
+    times: FloatArray
+    values: IntArray
+    least: int
+    min_tree: IntArray
+    max_tree: IntArray
+
+
+def tolerance_of(times: FloatArray, values: IntArray) -> Tolerance:
+    """The :class:`Tolerance` of a step function (``times[0] == 0``)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    base = 1
+    while base < values.size:
+        base *= 2
+    big = np.iinfo(np.int64).max
+    min_tree = np.full(2 * base, big, dtype=np.int64)
+    max_tree = np.full(2 * base, -big, dtype=np.int64)
+    min_tree[base : base + values.size] = values
+    max_tree[base : base + values.size] = values
+    for i in range(base - 1, 0, -1):
+        min_tree[i] = min(min_tree[2 * i], min_tree[2 * i + 1])
+        max_tree[i] = max(max_tree[2 * i], max_tree[2 * i + 1])
+    return Tolerance(
+        times=np.ascontiguousarray(times, dtype=np.float64),
+        values=values,
+        least=int(values.min()),
+        min_tree=min_tree,
+        max_tree=max_tree,
+    )
+
+
 class FleetArrays(NamedTuple):
     """Fleet-wide settings and the deterministic part of the fleet.
 
@@ -41,9 +81,8 @@ class FleetArrays(NamedTuple):
         Whole hours of a price path averaged per trial (the horizon, at least 1).
     slot_pool
         ``[S]`` starting pool of every spot slot (overprovision included).
-    tol_times, tol_values
-        Spot-slot gaps tolerated before the fleet is below demand, as a step function:
-        ``tol_values[j]`` from ``tol_times[j]`` (``tol_times[0] == 0``) [h].
+    tolerance
+        Spot-slot gaps tolerated before the fleet is below demand, over time.
     has_window, window_start, window_end
         Whether to measure outage around the first failure event, and its window [h].
     base_cost, base_lost
@@ -58,8 +97,7 @@ class FleetArrays(NamedTuple):
     fallback_after: float
     price_window: int
     slot_pool: IntArray
-    tol_times: FloatArray
-    tol_values: IntArray
+    tolerance: Tolerance
     has_window: bool
     window_start: float
     window_end: float
@@ -168,8 +206,7 @@ def kernel_inputs(model: FleetModel) -> KernelInputs:
         else float(model.fallback_after_hours),
         price_window=max(1, round(model.horizon_hours)),
         slot_pool=_slot_pools(model),
-        tol_times=np.ascontiguousarray(plan.tolerance.times, dtype=np.float64),
-        tol_values=np.ascontiguousarray(plan.tolerance.values, dtype=np.int64),
+        tolerance=tolerance_of(plan.tolerance.times, plan.tolerance.values),
         has_window=first is not None,
         window_start=min(first.at_hours, model.horizon_hours) if first else 0.0,
         window_end=min(first.end_hours, model.horizon_hours) if first else 0.0,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from spotadvisor.sim.jit import jit_inline
-from spotadvisor.sim.kernel_inputs import FloatArray, IntArray
+from spotadvisor.sim.kernel_inputs import FloatArray, IntArray, Tolerance
 
 # Per-trial figures the sweep returns, in this order.
 HOURS, COUNT, DURING, AFTER, RECOVERY = 0, 1, 2, 3, 4
@@ -48,8 +48,7 @@ def outages(
     start: FloatArray,
     end: FloatArray,
     slot_lo: IntArray,
-    tol_times: FloatArray,
-    tol_values: IntArray,
+    tolerance: Tolerance,
     horizon: float,
     window: tuple[bool, float, float],
     key: FloatArray,
@@ -64,8 +63,8 @@ def outages(
     ----------
     start, end
         Gaps [h], slot by slot: slot ``s`` owns ``slot_lo[s] .. slot_lo[s + 1]``.
-    tol_times, tol_values
-        Gaps tolerated from each time on (``tol_times[0] == 0``) [h].
+    tolerance
+        Gaps tolerated over time.
     horizon
         Simulated time [h].
     window
@@ -81,22 +80,23 @@ def outages(
     for i in range(out.size):
         out[i] = 0.0
     slots = slot_lo.size - 1
-    least = tol_values[0]
-    for value in tol_values:
-        least = min(least, value)
+    least = tolerance.least
     gaps = slot_lo[slots]
     if gaps <= least or not _may_exceed(start, end, gaps, horizon, least, buckets):
         return  # never more gaps than tolerated: no outage
     size = _start_heap(start, slot_lo, key, slot, cursor)
     measure, t0, t1 = window
-    now, down, tolerated, next_tol = 0.0, 0, tol_values[0], 1
+    times, values = tolerance.times, tolerance.values
+    now, down, step = 0.0, 0, 0
     in_outage, has_stretch, a, b = False, False, 0.0, 0.0
     while True:
+        below = down > values[step]
+        # the next step of the tolerance that flips whether the fleet is in outage
+        flip = _next_flip(tolerance, step, down, below)
+        t_tol = times[flip] if flip < times.size else math.inf
         t_gap = key[0] if size > 0 else math.inf
-        t_tol = tol_times[next_tol] if next_tol < tol_times.size else math.inf
         t = min(t_gap, t_tol, horizon)
-        if t > now:  # the count was constant on [now, t)
-            below = down > tolerated
+        if t > now:  # nothing changed on [now, t)
             if below:
                 out[HOURS] += t - now
                 if in_outage:
@@ -111,9 +111,9 @@ def outages(
         if t >= horizon:
             break
         if t_tol <= t_gap:
-            tolerated = tol_values[next_tol]
-            next_tol += 1
+            step = flip
             continue
+        step = _step_at(times, step, t)  # steps passed on the way did not flip anything
         s = slot[0]
         c = cursor[s]
         down += 1 if c % 2 == 0 else -1
@@ -127,6 +127,43 @@ def outages(
         _sift_down(key, slot, size, 0)
     if has_stretch and measure:
         _window_figures(a, b, t0, t1, out)
+
+
+@jit_inline
+def _next_flip(tolerance: Tolerance, step: int, down: int, below: bool) -> int:
+    """First step after ``step`` where the state changes: the tolerance reaches ``down``
+    when in outage, or falls below it when not; ``times.size`` when there is none.
+    """
+    tree = tolerance.max_tree if below else tolerance.min_tree
+    base = tree.size // 2
+    if step + 1 >= tolerance.values.size:
+        return tolerance.values.size
+    i = base + step + 1
+    while True:  # climb to the first subtree on the right that holds such a step
+        if (tree[i] >= down) if below else (tree[i] < down):
+            break
+        while i & 1:
+            i >>= 1
+        if i == 0:
+            return tolerance.values.size
+        i += 1
+    while i < base:  # then down to its leftmost such leaf
+        left = 2 * i
+        i = left if ((tree[left] >= down) if below else (tree[left] < down)) else left + 1
+    return i - base
+
+
+@jit_inline
+def _step_at(times: FloatArray, step: int, t: float) -> int:
+    """The step holding time ``t`` (the last with ``times[step] <= t``), searched from ``step``."""
+    low, high = step, times.size
+    while high - low > 1:
+        middle = (low + high) // 2
+        if times[middle] <= t:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 @jit_inline

@@ -1,6 +1,6 @@
 """Reference simulation: one plain discrete-event loop per trial.
 
-This is the oracle the vectorised engine (:mod:`spotadvisor.sim.engine`) is checked
+This is the oracle the compiled engine (:mod:`spotadvisor.sim.engine`) is checked
 against, and the speed baseline it is benchmarked against. It follows the model of
 :mod:`spotadvisor.sim.model` literally, one event at a time, with a :mod:`heapq` of
 timed events, and is written for clarity rather than speed. The entry points are here;

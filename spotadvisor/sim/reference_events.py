@@ -1,7 +1,7 @@
 """Reference simulation with a demand curve and failure events, one event at a time.
 
 Extends the plain event loop of :mod:`spotadvisor.sim.reference_trial` (the oracle of
-the vectorised engine) for models with a ``load`` or ``events``:
+the compiled engine) for models with a ``load`` or ``events``:
 
 - The deterministic part (demand, peak replicas, fixed on-demand replicas lost and
   relaunched) is the tolerance step function of

@@ -3,8 +3,8 @@
 Every fleet of a sweep is simulated from a generator seeded with the same seed, so
 fleets that share pools see the same draws for them (common random numbers): the
 difference between two mixes is then mostly the difference of the mixes, not of the
-dice. Fleets are spread over threads (the compiled kernel releases the GIL); each
-fleet runs its chunks in its thread, so the result does not depend on how.
+dice. Fleets are spread over threads (the compiled kernel releases the GIL); with fewer
+fleets than cores, each fleet's chunks are spread too. The result does not depend on how.
 """
 
 from __future__ import annotations
@@ -49,12 +49,15 @@ def simulate_many(
         ``a + b`` trials equals the run of ``a`` followed by the run of ``b`` trials from
         ``first_trial=a``.
     """
+    available = workers or default_workers()
+    threads = min(available, len(models))
+    # fewer fleets than cores (a few finalists with many trials): split their chunks too
+    inner = max(1, available // max(threads, 1))
 
     def one(model: FleetModel) -> TrialResults:
         rng = np.random.default_rng(seed)
-        return simulate(model, trials, rng, first_trial=first_trial, workers=1)
+        return simulate(model, trials, rng, first_trial=first_trial, workers=inner)
 
-    threads = min(workers or default_workers(), len(models))
     out: list[TrialResults] = []
     if threads <= 1:
         for model in models:

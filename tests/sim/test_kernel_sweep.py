@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spotadvisor.sim.kernel_inputs import tolerance_of
 from spotadvisor.sim.kernel_sweep import AFTER, COUNT, DURING, HOURS, RECOVERY, outages
 
 HORIZON, GRID = 40.0, 0.25  # every time below is a multiple of GRID: mid-quarter samples are exact
@@ -35,8 +36,7 @@ def sweep(
         np.array(starts, dtype=np.float64),
         np.array(ends, dtype=np.float64),
         np.array(lo, dtype=np.int64),
-        np.array(tol_times, dtype=np.float64),
-        np.array(tol_values, dtype=np.int64),
+        tolerance_of(np.array(tol_times, dtype=np.float64), np.array(tol_values, dtype=np.int64)),
         HORIZON,
         (window is not None, t0, t1),
         np.empty(n),
@@ -64,8 +64,8 @@ slot_gaps = st.lists(st.tuples(st.integers(0, 159), st.integers(1, 40)), max_siz
 @settings(max_examples=300, deadline=None)
 @given(
     slots=st.lists(slot_gaps, min_size=1, max_size=6),
-    cuts=st.lists(st.integers(1, 159), max_size=5),
-    levels=st.lists(st.integers(-1, 3), min_size=6, max_size=6),
+    cuts=st.lists(st.integers(1, 159), max_size=60),
+    levels=st.lists(st.integers(-1, 3), min_size=61, max_size=61),
     window=st.tuples(st.integers(0, 150), st.integers(0, 30)),
     buckets=st.sampled_from([3, 65, 1025]),
 )
