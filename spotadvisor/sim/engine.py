@@ -108,12 +108,13 @@ def _chunk(
     model: FleetModel, inputs: KernelInputs, size: int, rng: np.random.Generator
 ) -> tuple[FloatArray, FloatArray]:
     """One chunk: the kernel's output rows and the lost requests drawn from their means."""
-    from spotadvisor.sim.kernel import OUT_COLUMNS, OUT_LOST_MEAN, run_chunk
+    from spotadvisor.sim.kernel import OUT_COLUMNS, OUT_LOST_MEAN, initial_capacity, run_chunk
 
     # mass preemptions draw apart, so a what-if stays paired with its baseline
     event_rng = rng.spawn(1)[0] if model.events else rng
     out = np.empty((size, OUT_COLUMNS))
-    run_chunk(inputs.fleet, inputs.pools, inputs.events, rng, event_rng, out)
+    capacity = initial_capacity(inputs.fleet.slot_pool.size)
+    run_chunk(inputs.fleet, inputs.pools, inputs.events, rng, event_rng, out, capacity)
     lost: FloatArray = rng.poisson(out[:, OUT_LOST_MEAN]).astype(np.float64)
     return out, lost
 

@@ -36,6 +36,8 @@ KERNEL_SOURCES = (
     "kernel_strikes.py",
     "kernel_sweep.py",
 )
+# also hashed: the constants the kernels import, and how they are compiled
+KEYED_SOURCES = (*KERNEL_SOURCES, "model.py", "jit.py")
 _COMPILED_MARK = "compiled"  # written once the kernels of this key are in the cache
 STALE_DAYS = 30  # cached kernels of other versions unused this long are removed
 
@@ -50,7 +52,7 @@ def _key() -> str:
 
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for name in KERNEL_SOURCES:
+    for name in KEYED_SOURCES:
         digest.update((here / name).read_bytes())
     digest.update(f"{numba.__version__} {numpy.__version__} {sys.version}".encode())
     return digest.hexdigest()[:16]

@@ -1,9 +1,10 @@
 """The compiled trial loop: every trial of a chunk, one after another.
 
-Per trial: draw the hazards, prices and bulk reclaims and stock-outs of every pool
-(:mod:`~spotadvisor.sim.kernel_draws`, :mod:`~spotadvisor.sim.kernel_strikes`), run every spot slot through its serving cycles
-to the horizon (:mod:`~spotadvisor.sim.kernel_cycle`), keeping only the slot's gaps in a
-small buffer, then sweep the gaps for outages (:mod:`~spotadvisor.sim.kernel_sweep`).
+Per trial: draw the hazards, prices, bulk reclaims and stock-outs of every pool
+(:mod:`~spotadvisor.sim.kernel_draws`, :mod:`~spotadvisor.sim.kernel_strikes`), run
+every spot slot through its serving cycles to the horizon
+(:mod:`~spotadvisor.sim.kernel_cycle`), keeping only the slot's gaps in a small buffer,
+then sweep the gaps for outages (:mod:`~spotadvisor.sim.kernel_sweep`).
 Memory is the trial's own (O(slots + gaps + strikes)) and is reused from one trial to
 the next; cost is proportional to the events simulated.
 """
@@ -35,7 +36,6 @@ OUT_AVAILABILITY, OUT_COST, OUT_INTERRUPTIONS, OUT_LOST_MEAN = 0, 1, 2, 3
 OUT_OUTAGES, OUT_OUTAGE_HOURS, OUT_DURING, OUT_AFTER, OUT_RECOVERY = 4, 5, 6, 7, 8
 OUT_COLUMNS = 9
 MAX_BUCKETS = 1 << 16  # of the no-outage test (kernel_sweep); more only costs memory
-
 
 # What _run_trials needs before it can go on (it may not allocate): its status.
 DONE, MORE_STRIKES, MORE_GAPS, MORE_BUCKETS = 0, 1, 2, 3
@@ -92,6 +92,11 @@ def _scratch(width: int, slots: int, strikes: int, gaps: int, buckets: int) -> S
     )
 
 
+def initial_capacity(slots: int) -> IntArray:
+    """Buffer sizes that most trials never outgrow: strikes, gaps and buckets."""
+    return np.array([16, 64 + 4 * slots, 65], dtype=np.int64)
+
+
 @jit
 def _grown(old: Scratch, status: int) -> Scratch:
     """The buffers with the one ``status`` asks for grown, contents kept where needed."""
@@ -122,6 +127,7 @@ def run_chunk(
     rng: np.random.Generator,
     event_rng: np.random.Generator,
     out: FloatArray,
+    capacity: IntArray,
 ) -> None:
     """Simulate ``out.shape[0]`` trials into ``out`` (one row each, ``OUT_*`` columns).
 
@@ -136,9 +142,12 @@ def run_chunk(
     out
         ``[T, OUT_COLUMNS]``; ``OUT_LOST_MEAN`` is the expected lost requests, to be
         drawn as Poisson by the caller.
+    capacity
+        Initial sizes of the strike, gap and bucket buffers (:func:`initial_capacity`);
+        they grow when a trial needs more, which changes nothing in the results.
     """
     slots = fleet.slot_pool.size
-    scratch = _scratch(pools.spot.size, slots, 16, 64 + 4 * slots, 65)
+    scratch = _scratch(pools.spot.size, slots, capacity[0], capacity[1], capacity[2])
     while True:
         status = _run_trials(fleet, pools, ev, rng, event_rng, scratch, out)
         if status == DONE:

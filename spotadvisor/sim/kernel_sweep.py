@@ -73,7 +73,8 @@ def outages(
     key, slot, cursor
         Scratch of at least the number of slots.
     buckets
-        Scratch for the bucket test, longer than the number of gaps (up to a cap).
+        Scratch for the bucket test: more than twice the number of gaps (up to a cap),
+        and at least 3.
     out
         Receives ``HOURS``, ``COUNT``, ``DURING``, ``AFTER``, ``RECOVERY``.
     """
@@ -82,8 +83,10 @@ def outages(
     slots = slot_lo.size - 1
     least = tolerance.least
     gaps = slot_lo[slots]
-    if gaps <= least or not _may_exceed(start, end, gaps, horizon, least, buckets):
+    if gaps <= least:
         return  # never more gaps than tolerated: no outage
+    if least >= 0 and not _may_exceed(start, end, gaps, horizon, least, buckets):
+        return  # no instant has more gaps than tolerated (a negative tolerance needs none)
     size = _start_heap(start, slot_lo, key, slot, cursor)
     measure, t0, t1 = window
     times, values = tolerance.times, tolerance.values

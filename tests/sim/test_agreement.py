@@ -159,3 +159,33 @@ def test_the_cases_have_outages_to_compare() -> None:
     for case, model in CASES.items():
         results = simulate(model, 500, np.random.default_rng(3))
         assert results.outages.mean() > 0.05, case
+
+
+@pytest.mark.parametrize(
+    "case", ["zone and region correlation", "zone outage", "load profile with peaks"]
+)
+def test_buffers_that_grow_mid_trial_change_nothing(case: str) -> None:
+    """A trial that outgrows a buffer resumes where it stopped, drawing nothing again.
+
+    Starting from one-element buffers forces every growth path (strikes, gaps, buckets)
+    in many trials; the results must equal those of buffers that never grow, bit for bit.
+    """
+    from spotadvisor.sim.kernel import OUT_COLUMNS, run_chunk
+    from spotadvisor.sim.kernel_inputs import kernel_inputs
+
+    model = CASES[case]
+    inputs = kernel_inputs(model)
+
+    def run(capacity: list[int]) -> np.ndarray:
+        rng = np.random.default_rng(8)
+        out = np.empty((300, OUT_COLUMNS))
+        event_rng = rng.spawn(1)[0]
+        run_chunk(
+            inputs.fleet, inputs.pools, inputs.events, rng, event_rng, out,
+            np.array(capacity, dtype=np.int64),
+        )  # fmt: skip
+        return out
+
+    tiny, roomy = run([1, 1, 1]), run([10_000, 100_000, 65_537])
+    np.testing.assert_array_equal(tiny, roomy)
+    assert tiny[:, 2].sum() > 0  # there were notices to keep gaps for
