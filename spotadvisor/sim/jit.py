@@ -123,9 +123,14 @@ def _compile(func: F, *, reference_counting: bool, inline: bool = False) -> F:
             "error_model": "numpy",
             "inline": "always" if inline else "never",
         }
+        compiled = None
         if not reference_counting:
-            options["_nrt"] = False  # numba's own switch (TargetOptions._nrt)
-        compiled = numba.njit(**options)(func)
+            try:  # numba's own switch (TargetOptions._nrt); slower but right without it
+                compiled = numba.njit(**{**options, "_nrt": False})(func)
+            except (KeyError, TypeError, ValueError):
+                compiled = None
+        if compiled is None:
+            compiled = numba.njit(**options)(func)
     finally:
         setattr(config, "CACHE_DIR", previous)  # noqa: B010
     return cast(F, compiled)
