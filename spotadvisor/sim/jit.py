@@ -42,7 +42,7 @@ _COMPILED_MARK = "compiled"  # written once the kernels of this key are in the c
 STALE_DAYS = 30  # cached kernels of other versions unused this long are removed
 
 _warm_up_lock = threading.Lock()
-_warmed_up: list[bool] = []  # one True once the kernels are loaded in this process
+_warmed_up = threading.Event()  # set once the kernels are loaded in this process
 
 
 def _key() -> str:
@@ -142,11 +142,12 @@ def ensure_compiled(warm_up: Callable[[], None]) -> None:
     The note goes to standard error before the wait and again with the time it took;
     later runs load the machine code from the cache without a word.
     """
+    if _warmed_up.is_set():
+        return
     with _warm_up_lock:
-        if _warmed_up:
-            return
-        _warm_up_announced(warm_up)
-        _warmed_up.append(True)
+        if not _warmed_up.is_set():
+            _warm_up_announced(warm_up)
+            _warmed_up.set()
 
 
 def _warm_up_announced(warm_up: Callable[[], None]) -> None:
