@@ -28,6 +28,7 @@ import platformdirs
 from spotadvisor.collect.aws_parse import (
     ON_DEMAND_COLUMNS,
     assemble_offers,
+    fill_zone_ids,
     parse_placement_scores,
     parse_pricing_products,
 )
@@ -172,6 +173,20 @@ def get_spot_price_history(
     return records
 
 
+def get_zone_ids(ec2: Any) -> dict[str, str]:
+    """The account's zone name -> zone ID map in the client's region; empty when the
+    caller may not describe zones (then offers are keyed by zone name)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        zones = ec2.describe_availability_zones().get("AvailabilityZones", [])
+    except ClientError:
+        return {}
+    return {
+        str(z["ZoneName"]): str(z["ZoneId"]) for z in zones if z.get("ZoneName") and z.get("ZoneId")
+    }
+
+
 def get_on_demand_products(pricing: Any, *, region: str) -> list[str]:
     """Price List items for on-demand Linux GPU instances in ``region`` (JSON strings)."""
     filters = [
@@ -240,9 +255,10 @@ def _spot_task(clients: _Clients, options: AwsOptions, region: str, types: Seque
     start = options.now - timedelta(hours=options.since_hours)
 
     def work() -> TaskOutput:
-        records = get_spot_price_history(
-            clients.get("ec2", region), instance_types=types, start=start, end=options.now
-        )
+        ec2 = clients.get("ec2", region)
+        records = get_spot_price_history(ec2, instance_types=types, start=start, end=options.now)
+        if any(not r.get("AvailabilityZoneId") for r in records):
+            fill_zone_ids(records, get_zone_ids(ec2))
         return TaskOutput(data=records)
 
     return Task(
@@ -274,6 +290,19 @@ def parse_spot_results(options: AwsOptions, results: list[TaskResult]) -> list[T
                     as_of=options.now,
                     origin=f"aws {region} spot prices",
                 )
+                unnamed = sorted(
+                    {
+                        str(r.get("AvailabilityZone"))
+                        for r in records
+                        if not r.get("AvailabilityZoneId")
+                    }
+                )
+                if unnamed:
+                    notes = [
+                        *notes,
+                        f"no zone ID for {', '.join(unnamed)} (the account's zone map was not "
+                        "available): those offers are keyed by zone name",
+                    ]
                 batches = [
                     ImportBatch(
                         SPOT_PRICE_HISTORY,

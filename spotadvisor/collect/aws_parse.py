@@ -123,6 +123,35 @@ def parse_placement_scores(items: Iterable[Mapping[str, Any]], instance_type: st
     return pd.DataFrame(rows, columns=["region", "zone_id", "instance_type", "placement_score"])
 
 
+def zone_keys(frame: pd.DataFrame) -> pd.Series:
+    """Which zone each row is in: its zone ID when known, else its zone name.
+
+    Zone IDs are the same in every account, names are not; but responses from older API
+    versions, AWS-compatible endpoints and archived files carry names only, and keying
+    on a missing ID would fold every zone of a region into one.
+    """
+    ids = frame["zone_id"].astype("object")
+    names = frame["zone"].astype("object")
+    return ids.where(ids.notna() & (ids != ""), "name:" + names.fillna(""))
+
+
+def fill_zone_ids(records: list[dict[str, Any]], zone_ids: Mapping[str, str]) -> int:
+    """Set ``AvailabilityZoneId`` from the account's name -> ID map where it is missing.
+
+    Returns the number of records still without an ID (their zone is not in the map).
+    """
+    missing = 0
+    for record in records:
+        if record.get("AvailabilityZoneId"):
+            continue
+        zone_id = zone_ids.get(str(record.get("AvailabilityZone") or ""))
+        if zone_id:
+            record["AvailabilityZoneId"] = zone_id
+        else:
+            missing += 1
+    return missing
+
+
 def assemble_offers(
     spot_history: pd.DataFrame,
     on_demand: pd.DataFrame,
@@ -133,16 +162,18 @@ def assemble_offers(
 ) -> pd.DataFrame:
     """AWS offers: newest Linux spot price per zone, the region's on-demand price, scores.
 
-    Zones come from the spot price history; a region and type with an on-demand price
+    Zones come from the spot price history, one row per zone ID, or per zone name for
+    records without an ID (see ``zone_keys``); a region and type with an on-demand price
     but no spot history becomes one regional row without a spot price. GPU model, count
     and memory come from the reference (the Price List's own figures when the type is
     not in it, flagged ``gpu_unverified``).
     """
     spot = spot_history[spot_history["product"].isin(LINUX_PRODUCTS)].copy()
     spot["preference"] = spot["product"].map({p: i for i, p in enumerate(LINUX_PRODUCTS)})
+    spot["zone_key"] = zone_keys(spot)
     newest = (
         spot.sort_values(["timestamp", "preference"], ascending=[False, True])
-        .drop_duplicates(["region", "zone_id", "instance_type"])[
+        .drop_duplicates(["region", "zone_key", "instance_type"])[
             ["region", "zone", "zone_id", "instance_type", "price_usd_per_hour"]
         ]
         .rename(columns={"price_usd_per_hour": "price_spot_usd_per_hour"})

@@ -556,6 +556,8 @@ class FakeAws:
         self._stopping = threading.Event()
         self._latency_s = 0.0
         self._deny = False
+        self._omit_zone_ids = False
+        self._deny_zones = False
         self._throttles: dict[str, int] = {}
         self._hangs: dict[str, float] = {}
         self._malformed: dict[tuple[str, int], _Malformed] = {}
@@ -637,6 +639,29 @@ class FakeAws:
         with self._lock:
             self._deny = bool(denied)
 
+    @property
+    def omit_zone_ids(self) -> bool:
+        """When true, spot price items carry a zone name but no ``availabilityZoneId``
+        (as older API versions, AWS-compatible endpoints and archived responses do)."""
+        with self._lock:
+            return self._omit_zone_ids
+
+    @omit_zone_ids.setter
+    def omit_zone_ids(self, omitted: bool) -> None:
+        with self._lock:
+            self._omit_zone_ids = bool(omitted)
+
+    @property
+    def deny_describe_zones(self) -> bool:
+        """When true, DescribeAvailabilityZones answers 403 UnauthorizedOperation."""
+        with self._lock:
+            return self._deny_zones
+
+    @deny_describe_zones.setter
+    def deny_describe_zones(self, denied: bool) -> None:
+        with self._lock:
+            self._deny_zones = bool(denied)
+
     def throttle(self, action: str, times: int = 1) -> None:
         """The next ``times`` requests of ``action`` get AWS's throttling error.
 
@@ -679,6 +704,8 @@ class FakeAws:
         with self._lock:
             self._latency_s = 0.0
             self._deny = False
+            self._omit_zone_ids = False
+            self._deny_zones = False
             self._throttles.clear()
             self._hangs.clear()
             self._malformed.clear()
@@ -762,6 +789,7 @@ class FakeAws:
         handlers: dict[str, Callable[[str, dict[str, str]], tuple[str, int]]] = {
             "DescribeSpotPriceHistory": self._describe_spot_price_history,
             "GetSpotPlacementScores": self._get_spot_placement_scores,
+            "DescribeAvailabilityZones": self._describe_availability_zones,
         }
         if action not in handlers:
             raise _ApiError(
@@ -802,6 +830,27 @@ class FakeAws:
             fault = self._malformed.get((action, page))
             return fault is not None and fault.how == "item"
 
+    # -- DescribeAvailabilityZones
+
+    def _describe_availability_zones(self, region: str, params: dict[str, str]) -> tuple[str, int]:
+        """The region's zones with this fake account's name -> ID mapping."""
+        if self.deny_describe_zones:
+            raise _ApiError(
+                403,
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+            )
+        items = "".join(
+            "<item>"
+            f"<zoneName>{escape(z.name)}</zoneName>"
+            f"<zoneId>{escape(z.zone_id)}</zoneId>"
+            f"<regionName>{escape(region)}</regionName>"
+            "<zoneState>available</zoneState>"
+            "</item>"
+            for z in self.data.zones.get(region, ())
+        )
+        return f"<availabilityZoneInfo>{items}</availabilityZoneInfo>", 1
+
     # -- DescribeSpotPriceHistory
 
     def _describe_spot_price_history(self, region: str, params: dict[str, str]) -> tuple[str, int]:
@@ -814,6 +863,7 @@ class FakeAws:
         more = offset + max_results < len(rows)
         token = _make_token(offset + max_results, page + 1, fingerprint) if more else ""
         bad_price = self._item_broken("DescribeSpotPriceHistory", page)
+        omit_ids = self.omit_zone_ids
         items = "".join(
             "<item>"
             f"<instanceType>{escape(e.instance_type)}</instanceType>"
@@ -821,8 +871,8 @@ class FakeAws:
             f"<spotPrice>{'not-a-price' if bad_price else e.price}</spotPrice>"
             f"<timestamp>{_iso_ms(self._anchor_ms + e.offset_ms)}</timestamp>"
             f"<availabilityZone>{escape(e.zone)}</availabilityZone>"
-            f"<availabilityZoneId>{escape(e.zone_id)}</availabilityZoneId>"
-            "</item>"
+            + ("" if omit_ids else f"<availabilityZoneId>{escape(e.zone_id)}</availabilityZoneId>")
+            + "</item>"
             for e in chunk
         )
         tail = f"<nextToken>{token}</nextToken>" if token else "<nextToken/>"
