@@ -107,6 +107,7 @@ class _Prices:
 
 def _prices_task(options: AzureOptions, region: str) -> Task:
     query = retail_filter(region, options.sizes)
+    known = size_lookup([*options.sizes, *gpus._AZURE_SIZES])
 
     def work() -> TaskOutput:
         items = get_retail_prices(
@@ -117,7 +118,7 @@ def _prices_task(options: AzureOptions, region: str) -> Task:
             backoff_s=options.backoff_s,
         )
         notes: list[str] = []
-        frame = parse_retail_prices(items, notes=notes)
+        frame = parse_retail_prices(items, notes=notes, known_sizes=known)
         wanted = frame["instance_type"].isin(options.sizes)
         kept = frame.loc[wanted].reset_index(drop=True)
         return TaskOutput(data=_Prices(kept, tuple(f"{region}: {n}" for n in notes)))

@@ -155,7 +155,10 @@ def _price_number(item: Mapping[str, Any]) -> float | None:
 
 
 def parse_retail_prices(
-    items: Iterable[Mapping[str, Any]], *, notes: list[str] | None = None
+    items: Iterable[Mapping[str, Any]],
+    *,
+    notes: list[str] | None = None,
+    known_sizes: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Linux on-demand and spot prices [USD/h] per region and size from Retail Prices items.
 
@@ -163,15 +166,22 @@ def parse_retail_prices(
     counted in ``notes``): other price types (``DevTestConsumption``, ``Reservation``),
     Windows items ("Windows" in ``productName``), "Low Priority" items, other
     currencies, non-hourly units and items without a price. A ``N Hours`` unit is
-    divided down to one hour. Where several items give one (region, size, market), the
-    primary meter region and then the newest ``effectiveStartDate`` win.
+    divided down to one hour. ``armSkuName`` is matched without regard to case
+    (``standard_nc24ads_a100_v4`` is ``Standard_NC24ads_A100_v4``). Where several items
+    give one (region, size, market), the primary meter region and then the newest
+    ``effectiveStartDate`` win; two items that still tie with different prices are a
+    conflict: neither is used and a note names both meters. The result never depends on
+    the order of the items or how they were paged.
 
     Parameters
     ----------
     items
         The ``Items`` of every page.
     notes
-        When given, one line per kind of dropped item is appended.
+        When given, one line per kind of dropped item (and per conflict) is appended.
+    known_sizes
+        Lower-case size -> canonical spelling (``size_lookup``); sizes not in it are
+        written with the ``Standard_`` prefix (see ``canonical_size``).
 
     Returns
     -------
@@ -180,41 +190,38 @@ def parse_retail_prices(
         kept as 0.0 here (``assemble_offers`` reads it as unknown).
     """
     dropped: Counter[str] = Counter()
-    rows: dict[tuple[str, str, str], tuple[tuple[bool, str], float]] = {}
+    known = known_sizes or {}
+    # (region, size, market) -> (rank, price, meters giving that price at that rank)
+    rows: dict[tuple[str, str, str], tuple[tuple[bool, str], float, set[str]]] = {}
+    conflicts: dict[tuple[str, str, str], set[str]] = {}
     for item in items:
-        if str(item.get("type", item.get("priceType", ""))) != "Consumption":
-            dropped[f"price type {item.get('type')!r}"] += 1
+        read = _retail_item(item, known)
+        if isinstance(read, str):
+            dropped[read] += 1
             continue
-        sku, meter = str(item.get("skuName") or ""), str(item.get("meterName") or "")
-        if "Windows" in str(item.get("productName") or ""):
-            dropped["Windows"] += 1
-            continue
-        if _LOW_PRIORITY in sku or _LOW_PRIORITY in meter:
-            dropped["Low Priority"] += 1
-            continue
-        currency = str(item.get("currencyCode") or "USD")
-        if currency != "USD":
-            dropped[f"currency {currency}"] += 1
-            continue
-        hours = _hours(item.get("unitOfMeasure"))
-        price = _price_number(item)
-        region, size = item.get("armRegionName"), item.get("armSkuName")
-        if hours is None:
-            dropped[f"unit {item.get('unitOfMeasure')!r}"] += 1
-            continue
-        if price is None or price < 0 or not region or not size:
-            dropped["no price, region or size"] += 1
-            continue
-        market = "spot" if sku.endswith(_SPOT_SUFFIX) or meter.endswith(_SPOT_SUFFIX) else "od"
-        key = (str(region), str(size), market)
-        rank = (bool(item.get("isPrimaryMeterRegion", True)), str(item.get("effectiveStartDate")))
-        if key not in rows or rank > rows[key][0]:
-            rows[key] = (rank, price / hours)
+        key, rank, hourly, label = read
+        held = rows.get(key)
+        if held is None or rank > held[0]:
+            rows[key] = (rank, hourly, {label})
+            conflicts.pop(key, None)
+        elif rank == held[0]:
+            held[2].add(label)
+            if hourly != held[1]:
+                conflicts.setdefault(key, set()).update(held[2])
+    for key in sorted(conflicts):
+        del rows[key]
+        if notes is not None:
+            region, size, market = key
+            meters = "; ".join(sorted(conflicts[key]))
+            notes.append(
+                f"retail prices: conflict, no {'spot' if market == 'spot' else 'on-demand'} "
+                f"price for {size} in {region}: equally ranked meters disagree: {meters}"
+            )
     if notes is not None and dropped:
         listed = ", ".join(f"{n} {what}" for what, n in sorted(dropped.items()))
         notes.append(f"retail prices: dropped {sum(dropped.values())} item(s): {listed}")
     table: dict[tuple[str, str], dict[str, Any]] = {}
-    for (region, size, market), (_, price) in sorted(rows.items()):
+    for (region, size, market), (_, price, _meters) in sorted(rows.items()):
         row = table.setdefault(
             (region, size),
             {
@@ -227,6 +234,35 @@ def parse_retail_prices(
         column = "price_spot_usd_per_hour" if market == "spot" else "price_on_demand_usd_per_hour"
         row[column] = price
     return pd.DataFrame(list(table.values()), columns=PRICE_COLUMNS)
+
+
+def _retail_item(
+    item: Mapping[str, Any], known: Mapping[str, str]
+) -> tuple[tuple[str, str, str], tuple[bool, str], float, str] | str:
+    """``((region, size, market), rank, price [USD/h], meter label)`` of a kept item, or
+    why it is dropped."""
+    if str(item.get("type", item.get("priceType", ""))) != "Consumption":
+        return f"price type {item.get('type')!r}"
+    sku, meter = str(item.get("skuName") or ""), str(item.get("meterName") or "")
+    if "Windows" in str(item.get("productName") or ""):
+        return "Windows"
+    if _LOW_PRIORITY in sku or _LOW_PRIORITY in meter:
+        return "Low Priority"
+    currency = str(item.get("currencyCode") or "USD")
+    if currency != "USD":
+        return f"currency {currency}"
+    hours = _hours(item.get("unitOfMeasure"))
+    if hours is None:
+        return f"unit {item.get('unitOfMeasure')!r}"
+    price = _price_number(item)
+    region, size = item.get("armRegionName"), item.get("armSkuName")
+    if price is None or price < 0 or not region or not size:
+        return "no price, region or size"
+    market = "spot" if sku.endswith(_SPOT_SUFFIX) or meter.endswith(_SPOT_SUFFIX) else "od"
+    rank = (bool(item.get("isPrimaryMeterRegion", True)), str(item.get("effectiveStartDate")))
+    hourly = price / hours
+    label = f"{meter or sku} ({item.get('meterId') or 'no meter id'}) at {hourly:g}"
+    return (str(region), canonical_size(str(size), known), market), rank, hourly, label
 
 
 def assemble_offers(
