@@ -56,6 +56,11 @@ class Column:
         One line for the docs and ``data status``.
     required
         True when a row may not leave it empty.
+    added_later
+        True for an optional column added to its table after stores, snapshots and
+        importers were first written without it (an additive migration): a frame or
+        file that lacks it reads as if it were empty, and ``Store`` adds it to an
+        existing table when it next writes.
     """
 
     name: str
@@ -63,6 +68,7 @@ class Column:
     unit: str | None
     description: str
     required: bool = False
+    added_later: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,24 @@ INTERRUPTION_HISTORY = Table(
         Column("interruption_band_lower_pct", "float64", "%/month", "band lower bound", True),
         Column("interruption_band_upper_pct", "float64", "%/month", "band upper bound", True),
         Column("savings_pct", "float64", "%", "published saving of spot over on-demand"),
+        Column(
+            "measured_rate_pct",
+            "float64",
+            "%/month",
+            "measured mean interruption rate (GCP advice: preemption share, mean over zones)",
+            added_later=True,
+        ),
+        Column(
+            "window_start", "timestamp", "UTC", "start of the measurement window", added_later=True
+        ),
+        Column(
+            "window_end",
+            "timestamp",
+            "UTC",
+            "end of the measurement window (exclusive)",
+            added_later=True,
+        ),
+        Column("window_days", "float64", "d", "length of the measurement window", added_later=True),
         *_provenance(),
     ),
 )
@@ -250,6 +274,8 @@ _NON_NEGATIVE = (
     "price_usd_per_hour",
     "interruption_band_lower_pct",
     "interruption_band_upper_pct",
+    "measured_rate_pct",
+    "window_days",
 )
 
 
@@ -264,7 +290,8 @@ def validate(frame: pd.DataFrame, table: Table, *, origin: str = "<data>") -> pd
     """Check ``frame`` against ``table`` and return it with canonical column order and dtypes.
 
     Rows that are exact duplicates are dropped; two rows with the same natural key and
-    different values are an error, since one of them would silently win.
+    different values are an error, since one of them would silently win. A column
+    marked ``added_later`` that ``frame`` lacks comes back empty.
 
     Parameters
     ----------
@@ -281,7 +308,7 @@ def validate(frame: pd.DataFrame, table: Table, *, origin: str = "<data>") -> pd
         When a column is missing or unknown, a value has the wrong type, a required value
         is empty, a value is out of range, or two rows disagree under one key.
     """
-    missing = [n for n in table.column_names if n not in frame.columns]
+    missing = [c.name for c in table.columns if c.name not in frame.columns and not c.added_later]
     if missing:
         raise UsageError(
             f"missing column(s) {', '.join(missing)} for table {table.name}",
@@ -297,6 +324,9 @@ def validate(frame: pd.DataFrame, table: Table, *, origin: str = "<data>") -> pd
         )
     out = pd.DataFrame(index=frame.index)
     for col in table.columns:
+        if col.name not in frame.columns:  # added later: written before it existed
+            out[col.name] = pd.Series(index=frame.index, dtype=_PANDAS_DTYPES[col.dtype])
+            continue
         out[col.name] = _coerce(frame[col.name], col, table, origin)
     for col in table.columns:
         if col.required and out[col.name].isna().any():

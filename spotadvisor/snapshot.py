@@ -84,9 +84,11 @@ def read_snapshot_table(table: Table, folder: Path | None = None) -> pd.DataFram
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        frame = con.execute(
-            f"SELECT {', '.join(table.column_names)} FROM read_parquet(?)", [str(path)]
-        ).df()
+        # a snapshot built before a column was added lacks it: validate fills it in
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        stored = {str(row[0]) for row in described}
+        cols = ", ".join(c for c in table.column_names if c in stored)
+        frame = con.execute(f"SELECT {cols} FROM read_parquet(?)", [str(path)]).df()
     finally:
         con.close()
     return validate(frame, table, origin=str(path))

@@ -142,7 +142,8 @@ class Store:
         with self._connect(read_only=True) as con:
             if not _has_table(con, table.name):
                 return empty_frame(table)
-            cols = ", ".join(table.column_names)
+            stored = _columns(con, table.name)  # a store written before a column was added
+            cols = ", ".join(c for c in table.column_names if c in stored)
             frame = con.execute(f"SELECT {cols} FROM {table.name}").df()
         return validate(frame, table, origin=str(self.path))
 
@@ -261,6 +262,13 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found and found[0])
 
 
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -278,6 +286,7 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     for table in TABLES.values():
         cols = ", ".join(f"{c.name} {SQL_TYPES[c.dtype]}" for c in table.columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
+        _add_missing_columns(con, table, path)
     con.execute(
         "CREATE TABLE IF NOT EXISTS collection_log (collection_id VARCHAR, cloud VARCHAR, "
         "source VARCHAR, region VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, "
@@ -288,6 +297,25 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         "source VARCHAR, origin VARCHAR, rows BIGINT, inserted BIGINT, updated BIGINT, "
         "unchanged BIGINT, notes VARCHAR)"
     )
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> None:
+    """Add the columns a table created by an older spotadvisor lacks (an additive migration).
+
+    New columns are nullable and start empty, so no stored row changes; they go to the
+    end of the table, and every read and write names its columns.
+    """
+    stored = _columns(con, table.name)
+    for column in table.columns:
+        if column.name in stored:
+            continue
+        if column.required:
+            raise DataError(
+                f"the store's {table.name} table lacks the required column {column.name}",
+                file=str(path),
+                fix="use --db for a new store and import or collect the data again",
+            )
+        con.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {SQL_TYPES[column.dtype]}")
 
 
 def _upsert(
@@ -312,7 +340,7 @@ def _upsert(
         f"SELECT count(*) FROM (SELECT {cols} FROM staged INTERSECT SELECT {cols} FROM {table.name})",
     )
     con.execute(f"DELETE FROM {table.name} t USING staged s WHERE {match}")
-    con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM staged")
+    con.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM staged")
     con.execute("DROP TABLE staged")
     rows = len(frame)
     return UpsertResult(

@@ -143,7 +143,7 @@ def parse_spot_advisor(
     frame.insert(0, "cloud", "aws")
     frame["source"] = source
     frame["as_of"] = pd.Timestamp(as_of)
-    frame = validate(frame[INTERRUPTION_HISTORY.column_names], INTERRUPTION_HISTORY, origin=origin)
+    frame = validate(frame, INTERRUPTION_HISTORY, origin=origin)
     return frame, _notes(frame, doc, ranges, skipped, origin)
 
 
