@@ -3,13 +3,16 @@
 A band is the share of spot capacity reclaimed over a trailing month (AWS Spot Advisor)
 or 28 days (Azure eviction rates), published as a range label. AWS's file also carries a
 ``max`` per band that does not match its labels (5, 11, 16, 22, 100), so the bounds come
-from the label, never from ``max``.
+from the label, never from ``max``. A band measured rather than published (GCP's
+preemption share across a region's zones, ``collect.gcp_advice``) is labelled
+``measured 3.1-7.4%``; its bounds are stored with it, never parsed from the label.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from spotadvisor.errors import UsageError
 
@@ -106,3 +109,29 @@ def parse_max_band(value: str) -> float:
             fix="give 5 (or '<5%') for the least interrupted offers",
         )
     return upper
+
+
+MEASURED_PREFIX = "measured "
+
+
+def percent_range_text(lower_pct: float, upper_pct: float) -> str:
+    """``3.1-7.4%``, or ``5.0%`` when both bounds show the same at one decimal."""
+    low, high = f"{lower_pct:.1f}", f"{upper_pct:.1f}"
+    return f"{low}%" if low == high else f"{low}-{high}%"
+
+
+def measured_band_label(lower_pct: float, upper_pct: float) -> str:
+    """The label of a measured band: ``measured 3.1-7.4%`` or ``measured 5.0%``.
+
+    A measured band is the spread of a measured rate across zones (GCP's preemption
+    share), not a published range; the prefix keeps it apart from ``5-10%``.
+    """
+    return MEASURED_PREFIX + percent_range_text(lower_pct, upper_pct)
+
+
+def measured_share_text(
+    lower_pct: float, upper_pct: float, window_days: float, window_end: datetime
+) -> str:
+    """``preemption share 3.1-7.4% over 30 d to 2026-11-30``: a measured band in words."""
+    share = percent_range_text(lower_pct, upper_pct)
+    return f"preemption share {share} over {round(window_days, 1):g} d to {window_end:%Y-%m-%d}"

@@ -17,6 +17,7 @@ import pandas as pd
 
 from spotadvisor.errors import UsageError, did_you_mean
 from spotadvisor.gpus import parse_gpu_query
+from spotadvisor.priors import is_prior
 from spotadvisor.schema import CLOUDS
 
 POOL = ["cloud", "region", "zone", "zone_id", "instance_type"]
@@ -33,13 +34,44 @@ VIEW_EXTRA = [
 ]
 
 
+PRICE_COLUMNS = {"price_on_demand_usd_per_hour": "on_demand", "price_spot_usd_per_hour": "spot"}
+
+
 def latest_offers(offers: pd.DataFrame) -> pd.DataFrame:
-    """One row per pool: the one with the newest ``as_of`` (ties broken by source name)."""
+    """One row per pool: the one with the newest ``as_of`` (ties broken by source name).
+
+    A price the newest row lacks is carried forward from the newest older row of the
+    pool that has it, and flagged ``<market>_price_carried(<source> as of <date>)``: a
+    collection that came back without a price never hides a known one.
+    """
     if offers.empty:
         return offers.copy()
     ordered = offers.sort_values(["as_of", "source"], ascending=[False, True], kind="stable")
     keys = ordered[POOL].astype("string").fillna("\x00")  # group NaN keys together
-    return ordered.loc[~keys.duplicated()].reset_index(drop=True)
+    group = pd.Series(pd.factorize(keys.agg("|".join, axis=1))[0], index=ordered.index)
+    newest = ~group.duplicated()
+    latest = ordered.loc[newest].copy()
+    for column, market in PRICE_COLUMNS.items():
+        gaps = latest[column].isna()
+        if not gaps.any():
+            continue
+        priced = ordered.loc[~newest & ordered[column].notna()]
+        donors = priced.loc[~group[priced.index].duplicated()]  # newest priced older row
+        by_group = pd.Series(donors.index, index=group[donors.index].to_numpy())
+        for row in latest.index[gaps]:
+            donor = by_group.get(group[row])
+            if donor is None:
+                continue
+            latest.loc[row, column] = ordered.loc[donor, column]
+            flag = (
+                f"{market}_price_carried({ordered.loc[donor, 'source']} as of "
+                f"{pd.Timestamp(ordered.loc[donor, 'as_of']):%Y-%m-%d})"
+            )
+            held = latest.loc[row, "quality_flags"]
+            latest.loc[row, "quality_flags"] = (
+                flag if pd.isna(held) or not held else f"{held};{flag}"
+            )
+    return latest.reset_index(drop=True)
 
 
 def attach_bands(offers: pd.DataFrame, history: pd.DataFrame, *, os: str = "Linux") -> pd.DataFrame:
@@ -48,40 +80,84 @@ def attach_bands(offers: pd.DataFrame, history: pd.DataFrame, *, os: str = "Linu
     Bands are published per cloud, region and instance type (not per zone), so every
     zone of a region gets the region's band. Adds ``interruption_band_source`` and
     ``interruption_band_as_of`` so outputs can say where a band came from.
+
+    A measured row (``measured_rate_pct`` given: GCP's preemption share from ``collect
+    gcp``) wins over a prior row (source ``prior:...``) of the same pool whatever their
+    ``as_of``; otherwise the newest row wins. The measured figures come along as
+    ``MEASURED_EXTRA`` (empty for a band that was not measured).
     """
     out = offers.copy()
     out["interruption_band_source"] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["interruption_band_as_of"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us, UTC]")
+    for column, dtype in _MEASURED_DTYPES.items():
+        out[column] = pd.Series(index=out.index, dtype=dtype)
     has_band = out["interruption_band"].notna()
     out.loc[has_band, "interruption_band_source"] = out.loc[has_band, "source"]
     out.loc[has_band, "interruption_band_as_of"] = out.loc[has_band, "as_of"]
     if history.empty:
         return out
     newest = (
-        history[history["os"] == os]
+        _measured_over_prior(history[history["os"] == os])
         .sort_values(["as_of", "source"], ascending=[False, True], kind="stable")
         .drop_duplicates(["cloud", "region", "instance_type"])
     )
-    bands = newest.rename(
-        columns={
-            "interruption_band": "_label",
-            "interruption_band_lower_pct": "_lower",
-            "interruption_band_upper_pct": "_upper",
-            "source": "_source",
-            "as_of": "_as_of",
-        }
-    )[["cloud", "region", "instance_type", "_label", "_lower", "_upper", "_source", "_as_of"]]
+    renames = {
+        "interruption_band": "_label",
+        "interruption_band_lower_pct": "_lower",
+        "interruption_band_upper_pct": "_upper",
+        "source": "_source",
+        "as_of": "_as_of",
+        **{f: f"_{f}" for f in _MEASURED_FROM if f in newest.columns},
+    }
+    bands = newest.rename(columns=renames)[["cloud", "region", "instance_type", *renames.values()]]
     merged = out.merge(bands, on=["cloud", "region", "instance_type"], how="left")
     fill = merged["interruption_band"].isna() & merged["_label"].notna()
-    for target, column in (
-        ("interruption_band", "_label"),
-        ("interruption_band_lower_pct", "_lower"),
-        ("interruption_band_upper_pct", "_upper"),
-        ("interruption_band_source", "_source"),
-        ("interruption_band_as_of", "_as_of"),
-    ):
-        merged.loc[fill, target] = merged.loc[fill, column]
-    return merged.drop(columns=["_label", "_lower", "_upper", "_source", "_as_of"])
+    targets = {
+        "_label": "interruption_band",
+        "_lower": "interruption_band_lower_pct",
+        "_upper": "interruption_band_upper_pct",
+        "_source": "interruption_band_source",
+        "_as_of": "interruption_band_as_of",
+        **{f"_{f}": view for f, view in _MEASURED_FROM.items()},
+    }
+    for column in renames.values():
+        merged.loc[fill, targets[column]] = merged.loc[fill, column]
+    return merged.drop(columns=list(renames.values()))
+
+
+# The measured figures of a band (``interruption_history`` column -> offers view column).
+_MEASURED_FROM = {
+    "measured_rate_pct": "interruption_measured_rate_pct",
+    "window_start": "interruption_window_start",
+    "window_end": "interruption_window_end",
+    "window_days": "interruption_window_days",
+}
+_MEASURED_DTYPES = {
+    "interruption_measured_rate_pct": "float64",
+    "interruption_window_start": "datetime64[us, UTC]",
+    "interruption_window_end": "datetime64[us, UTC]",
+    "interruption_window_days": "float64",
+}
+# Columns of the offers view for a measured band (empty otherwise); not in the offers
+# outputs (``VIEW_EXTRA``).
+MEASURED_EXTRA = list(_MEASURED_DTYPES)
+
+
+def _measured_over_prior(history: pd.DataFrame) -> pd.DataFrame:
+    """``history`` without the prior rows of pools that have a measured row."""
+    if "measured_rate_pct" not in history.columns or history.empty:
+        return history
+    measured = history["measured_rate_pct"].notna().to_numpy()
+    if not measured.any():
+        return history
+    keys = ["cloud", "region", "instance_type"]
+    pools = set(map(tuple, history.loc[measured, keys].astype(str).to_numpy().tolist()))
+    has_measure = np.array(
+        [tuple(k) in pools for k in history[keys].astype(str).to_numpy().tolist()]
+    )
+    prior = np.array([is_prior(s) for s in history["source"].tolist()], dtype=bool)
+    kept: pd.DataFrame = history.loc[~(prior & has_measure)]
+    return kept
 
 
 def offers_view(offers: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from spotadvisor.bands import parse_band
+from spotadvisor.bands import measured_share_text, parse_band, percent_range_text
 from spotadvisor.config import FleetFile, PoolSpec, RiskSettings
 from spotadvisor.errors import DataError, UsageError, did_you_mean
 from spotadvisor.regions import is_aws_zone_id
@@ -408,14 +408,30 @@ def _hazard(
         )
         return Hazard.band(band.lower_pct / 100.0, band.upper_pct / 100.0)
     row = rows.iloc[int(banded[0])]
-    sources["interruption"] = (
-        f"{_label(data_label, str(row['interruption_band_source']))}: {row['interruption_band_source']} "
-        f"(band {row['interruption_band']}, as of {pd.Timestamp(row['interruption_band_as_of']):%Y-%m-%d})"
-    )
+    sources["interruption"] = _band_provenance(row, data_label)
     return Hazard.band(
         float(row["interruption_band_lower_pct"]) / 100.0,
         float(row["interruption_band_upper_pct"]) / 100.0,
     )
+
+
+def _band_provenance(row: pd.Series, data_label: str | Callable[[str], str]) -> str:
+    """Where a pool's band came from; a measured band (GCP's preemption share) says so:
+    ``measured: gcp-advice (preemption share 3.1-7.4% over 30 d to 2026-11-30, as of
+    2026-12-03)``."""
+    source = str(row["interruption_band_source"])
+    as_of = f"as of {pd.Timestamp(row['interruption_band_as_of']):%Y-%m-%d}"
+    measured = row.get("interruption_measured_rate_pct")
+    if measured is None or pd.isna(measured):
+        return f"{_label(data_label, source)}: {source} (band {row['interruption_band']}, {as_of})"
+    lower = float(row["interruption_band_lower_pct"])
+    upper = float(row["interruption_band_upper_pct"])
+    days, end = row.get("interruption_window_days"), row.get("interruption_window_end")
+    if days is None or end is None or pd.isna(days) or pd.isna(end):
+        what = f"preemption share {percent_range_text(lower, upper)}"
+    else:
+        what = measured_share_text(lower, upper, float(days), pd.Timestamp(end))
+    return f"measured: {source} ({what}, {as_of})"
 
 
 def _pool_risk(risk: RiskSettings, spec: PoolSpec) -> RiskSettings:

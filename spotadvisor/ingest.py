@@ -120,6 +120,9 @@ class StatusResult:
         When the status was taken (UTC).
     collections
         The latest collection task per (cloud, source, region): times, rows, error.
+    carried_prices
+        One line per market about offers whose newest row has no price and that show
+        an earlier one instead (``collect.gaps.carried_prices``).
     """
 
     store_path: str
@@ -129,6 +132,7 @@ class StatusResult:
     snapshot: dict[str, Any]
     generated_at: datetime
     collections: tuple[dict[str, Any], ...] = ()
+    carried_prices: tuple[str, ...] = ()
 
 
 def data_status(store: Store) -> StatusResult:
@@ -155,8 +159,20 @@ def data_status(store: Store) -> StatusResult:
         latest = tuple(
             {str(k): _plain(v) for k, v in row.items()} for row in newest.to_dict("records")
         )
+    from spotadvisor.catalog import latest_offers
+    from spotadvisor.collect.gaps import carried_prices
+
+    offers = next(t for t in tables if t.table.name == "offers")
+    carried = tuple(carried_prices(latest_offers(offers.frame)))
     return StatusResult(
-        str(store.path), store.exists(), tables, ingested, snapshot, datetime.now(UTC), latest
+        str(store.path),
+        store.exists(),
+        tables,
+        ingested,
+        snapshot,
+        datetime.now(UTC),
+        latest,
+        carried,
     )
 
 

@@ -1,9 +1,11 @@
 """Which data a read command uses: the store, and the embedded snapshot for what it lacks.
 
-For tables with cloud and region columns, each (cloud, region) comes from the store when
-the store has rows for it, else from the snapshot: after ``collect aws --regions
-us-east-1`` the offers of us-east-1 are fresh while every other region and cloud still
-comes from the snapshot, and the provenance says which is which.
+For tables with cloud, region and instance-type columns, each (cloud, region, instance
+type) comes from the store when the store has rows for it, else from the snapshot: after
+``collect aws --regions us-east-1`` the offers of us-east-1 are fresh while every other
+region and cloud still comes from the snapshot, and the provenance says which is which.
+Offers the store never priced in a market also keep the snapshot's rows, so a
+collection that came back without a price cannot hide one the snapshot knows.
 
 Every result that leaves spotadvisor says where its data came from and how old it is;
 ``TableData.provenance`` is that record.
@@ -112,23 +114,44 @@ class TableData:
 
 
 def load_table(store: Store, table: Table) -> TableData:
-    """Rows of ``table``: the store's, plus the snapshot's for (cloud, region)s the store lacks."""
+    """Rows of ``table``: the store's, plus the snapshot's for what the store lacks.
+
+    The snapshot's rows of a (cloud, region, instance type) are used when the store has
+    none for it; for offers, also the rows of a pool (zone and type) the store has never
+    priced in a market (a collection that came back without a price does not hide a
+    known one: ``catalog.latest_offers`` carries the price forward and flags it).
+    """
     frame = store.read(table)
     folder = snapshot_dir()
     if frame.empty:
         snapshot = read_snapshot_table(table, folder)
         return TableData(table, snapshot, "snapshot", str(folder), frozenset(snapshot["source"]))
-    scope = [c for c in ("cloud", "region") if c in table.column_names]
-    if not scope:
+    scope: list[str] = [c for c in ("cloud", "region", "instance_type") if c in table.column_names]
+    if "cloud" not in scope:  # billing: the store's own lines only
         return TableData(table, frame, "store", str(store.path))
     snapshot = read_snapshot_table(table, folder)
     have = set(frame[scope].itertuples(index=False, name=None))
-    missing = snapshot[
-        [key not in have for key in snapshot[scope].itertuples(index=False, name=None)]
-    ]
+    wanted = [key not in have for key in snapshot[scope].itertuples(index=False, name=None)]
+    if table.name == "offers":  # pools the store has but never priced: carry a price
+        pools = _unpriced_pools(frame)
+        wanted = [w or key in pools for w, key in zip(wanted, _pool_keys(snapshot), strict=True)]
+    missing = snapshot[wanted]
     if missing.empty:
         return TableData(table, frame, "store", str(store.path))
     merged = pd.concat([frame, missing], ignore_index=True)
     return TableData(
         table, merged, "store+snapshot", f"{store.path} + {folder}", frozenset(missing["source"])
     )
+
+
+def _pool_keys(offers: pd.DataFrame) -> list[tuple[str, ...]]:
+    pools = offers[["cloud", "region", "zone", "zone_id", "instance_type"]]
+    return list(pools.astype("string").fillna("").itertuples(index=False, name=None))
+
+
+def _unpriced_pools(offers: pd.DataFrame) -> set[tuple[str, ...]]:
+    """Pools whose stored offers lack an on-demand or a spot price in every row."""
+    keys = pd.Series(_pool_keys(offers), index=offers.index)
+    od = offers["price_on_demand_usd_per_hour"].notna().groupby(keys).any()
+    spot = offers["price_spot_usd_per_hour"].notna().groupby(keys).any()
+    return set(od.index[~(od & spot).to_numpy()])

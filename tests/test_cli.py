@@ -241,17 +241,19 @@ def test_import_then_offers_use_the_store(tmp_path: Path) -> None:
     assert doc["data"][0]["origin"] == "snapshot"  # type: ignore[index]
     code, out, err = run("--db", str(db), "offers", "--format", "json")
     stored_doc = json.loads(out)
-    # the imported AWS regions come from the store; every other region and cloud still
-    # comes from the snapshot
+    # the imported AWS types and regions come from the store; every other type, region
+    # and cloud still comes from the snapshot
     assert stored_doc["data"][0]["origin"] == "store+snapshot"
     origins = {s["source"]: s["origin"] for s in stored_doc["data"][0]["sources"]}
     assert origins[stored["source"].iloc[0]] == "store"
     assert {o for src, o in origins.items() if "gcp" in src or "azure" in src} == {"snapshot"}
-    regions = set(stored["region"])
-    fresh = [o for o in stored_doc["offers"] if o["cloud"] == "aws" and o["region"] in regions]
+    imported = set(zip(stored["region"], stored["instance_type"], strict=True))
+    aws = [o for o in stored_doc["offers"] if o["cloud"] == "aws"]
+    fresh = [o for o in aws if (o["region"], o["instance_type"]) in imported]
     assert len(fresh) == len(stored) and {o["source"] for o in fresh} == set(stored["source"])
-    others = [o for o in stored_doc["offers"] if o["cloud"] == "aws" and o["region"] not in regions]
+    others = [o for o in aws if (o["region"], o["instance_type"]) not in imported]
     assert others and all(o["source"].startswith("skypilot-catalog") for o in others)
+    assert {o["region"] for o in others} & set(stored["region"])  # same regions, other types
     assert "store" in err and "2026-11-01" in err
 
 

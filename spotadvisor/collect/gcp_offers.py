@@ -5,9 +5,12 @@ A machine's price is
     vCPUs x core price + memory [GiB] x RAM price + GPUs x GPU price        [USD/h]
 
 per region and market, with the parts from ``collect.gcp_parse.parse_gcp_skus`` and the
-machine's shape from ``gpus.gcp_machine``. A machine missing any part in a region gets no
-price for that market (flagged), never 0. ``compose_gcp_offers`` builds the offers;
-``prior_band_rows`` writes the interruption prior for the offered machines.
+machine's shape from ``gpus.gcp_machine``; for a family priced per GPU slice (A4: one
+slice = one GPU with its share of the VM's vCPUs and memory, see ``collect.gcp_parse``)
+it is GPUs x slice price. ``machine_parts`` says which parts and amounts. A machine
+missing any part in a region gets no price for that market (flagged), never 0.
+``compose_gcp_offers`` builds the offers; ``prior_band_rows`` writes the interruption
+prior for the offered machines.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from spotadvisor.collect.gcp_parse import ON_DEMAND, SPOT
+from spotadvisor.collect.gcp_parse import ON_DEMAND, SLICE_FAMILIES, SPOT
 from spotadvisor.gpus import GcpMachine, gcp_machine
 from spotadvisor.importers.base import join_flags
 from spotadvisor.priors import Prior
@@ -28,14 +31,33 @@ from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS, validate
 
 
 def pricing_family(machine_type: str) -> str:
-    """The family whose core and RAM SKUs price ``machine_type``.
+    """The family whose core and RAM (or GPU-slice) SKUs price ``machine_type``.
 
-    ``a3-ultragpu-*`` (H200) has its own ``A3 Ultra`` SKUs; a3 high, edge and mega
-    share ``A3``; n1 hosts with attached GPUs are ``n1``.
+    ``a3-megagpu-*`` (A3 Mega) has its own ``A3Plus`` SKUs, ``a3-ultragpu-*`` (H200) its
+    ``A3Ultra`` / ``A3 Ultra`` SKUs; a3 high and edge share ``A3``; ``a4-*`` is priced
+    per GPU slice; n1 hosts with attached GPUs are ``n1``.
     """
     if machine_type.startswith("a3-ultragpu"):
         return "a3-ultra"
+    if machine_type.startswith("a3-megagpu"):
+        return "a3plus"
     return machine_type.split("-", 1)[0]
+
+
+def machine_parts(machine: GcpMachine) -> tuple[tuple[str, str, float], ...]:
+    """``(part, key, amount)`` whose prices add up to the machine's price [USD/h].
+
+    The last one is the part that carries the GPU (``gpu``, or ``slice`` for a family
+    priced per GPU slice): a machine is offered where it is priced.
+    """
+    family = pricing_family(machine.machine_type)
+    if family in SLICE_FAMILIES:
+        return (("slice", family, float(machine.gpus.count)),)
+    return (
+        ("core", family, float(machine.vcpus)),
+        ("ram", family, float(machine.memory_gib)),
+        ("gpu", machine.accelerator, float(machine.gpus.count)),
+    )
 
 
 def _lookup(parts: pd.DataFrame) -> dict[tuple[str, str, str, str], float]:
@@ -60,14 +82,8 @@ def _machine_price(
     prices: Mapping[tuple[str, str, str, str], float],
 ) -> tuple[float, list[str]]:
     """Price [USD/h] of one machine in one region and market, and the parts it lacks."""
-    family = pricing_family(machine.machine_type)
-    amounts = {
-        "core": (family, machine.vcpus),
-        "ram": (family, machine.memory_gib),
-        "gpu": (machine.accelerator, machine.gpus.count),
-    }
     total, missing = 0.0, []
-    for part, (key, amount) in amounts.items():
+    for part, key, amount in machine_parts(machine):
         price = prices.get((region, part, key, market))
         if price is None:
             missing.append(part)
@@ -106,19 +122,17 @@ def compose_gcp_offers(
     Returns
     -------
     pandas.DataFrame
-        Validated ``offers``. A machine is offered in the regions where its GPU part is
-        priced (either market) or the zone hint places it. Prices are
-        vCPUs x core + GiB x RAM + GPUs x GPU [USD/h], rounded to 1e-6. A market lacking
-        a part has no price and the flag ``on_demand_price_missing(core+ram)`` /
-        ``spot_price_missing(gpu)`` naming the missing parts; spot above on-demand is
-        kept and flagged ``spot_above_on_demand``.
+        Validated ``offers``. A machine is offered in the regions where its GPU part
+        (GPU, or GPU slice) is priced (either market) or the zone hint places it. Prices
+        are vCPUs x core + GiB x RAM + GPUs x GPU, or GPUs x slice [USD/h], rounded to
+        1e-6. A market lacking a part has no price and the flag
+        ``on_demand_price_missing(core+ram)`` / ``spot_price_missing(slice)`` naming the
+        missing parts; spot above on-demand is kept and flagged ``spot_above_on_demand``.
     """
     prices = _lookup(parts)
-    gpu_regions: dict[str, set[str]] = {}
-    for region, accelerator in parts.loc[
-        parts["part"] == "gpu", ["region", "accelerator"]
-    ].itertuples(index=False):
-        gpu_regions.setdefault(str(accelerator), set()).add(str(region))
+    priced_regions: dict[tuple[str, str], set[str]] = {}
+    for region, part, key, _market in prices:
+        priced_regions.setdefault((part, key), set()).add(region)
     hinted: dict[tuple[str, str], list[str]] = {}
     if zones is not None and not zones.empty:
         known = zones.dropna(subset=["region", "zone", "instance_type"])
@@ -132,7 +146,8 @@ def compose_gcp_offers(
         machine = gcp_machine(name)
         if machine is None:
             continue
-        where = set(gpu_regions.get(machine.accelerator, set()))
+        gpu_part, gpu_key, _ = machine_parts(machine)[-1]
+        where = set(priced_regions.get((gpu_part, gpu_key), set()))
         where |= {r for (t, r) in hinted if t == name}
         if wanted:
             where &= wanted

@@ -198,6 +198,9 @@ class CollectionReport:
         True when nothing was called.
     planned
         What each task would call (dry run).
+    notes
+        What a user should know about the data written, e.g. prices this run could not
+        find that earlier data has (kept; see ``collect.gaps``).
     """
 
     collection_id: str
@@ -206,6 +209,7 @@ class CollectionReport:
     offers: int
     dry_run: bool = False
     planned: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[TaskResult, ...]:
@@ -262,6 +266,7 @@ def run_collection(
     if finish is not None:
         results, extra = finish(results)
     batches = [b for r in results if r.ok for b in r.output.batches] + extra
+    notes = _price_gaps(store, batches)
     written = store.write(batches) if batches else []
     store.log_collection(
         [
@@ -279,4 +284,22 @@ def run_collection(
         ]
     )
     offers = sum(len(b.frame) for b in extra if b.table.name == "offers")
-    return CollectionReport(collection_id, tuple(results), tuple(written), offers)
+    return CollectionReport(
+        collection_id, tuple(results), tuple(written), offers, notes=tuple(notes)
+    )
+
+
+def _price_gaps(store: Store, batches: Sequence[ImportBatch]) -> list[str]:
+    """Offers about to be written without a price that the data read commands use prices."""
+    import pandas as pd
+
+    from spotadvisor.catalog import latest_offers
+    from spotadvisor.collect.gaps import price_gaps
+    from spotadvisor.schema import OFFERS
+    from spotadvisor.sources import load_table
+
+    frames = [b.frame for b in batches if b.table.name == OFFERS.name and not b.frame.empty]
+    if not frames:
+        return []
+    known = latest_offers(load_table(store, OFFERS).frame)
+    return price_gaps(pd.concat(frames, ignore_index=True), known)

@@ -262,12 +262,18 @@ def azure(
 GCP_EPILOG = (
     "Prices come from the Cloud Billing Catalog API (Compute Engine SKUs: cores, RAM and "
     "GPUs, on demand and spot), composed into machine-type prices per region. GCP "
-    "publishes no interruption bands: spotadvisor writes a prior fitted from public "
-    "preemption traces, marked as a prior everywhere it shows. Billing comes from the "
-    "BigQuery billing export. Credentials: Application Default Credentials (gcloud auth "
-    "application-default login, a service account, or the metadata server).\n\n"
+    "publishes no interruption bands: with a project (--project or the Application "
+    "Default Credentials project), Compute Engine's advice API gives each zone's measured "
+    "Spot preemption share (preemption) and obtainability (capacity, as placement "
+    "scores); the machines it does not measure get a prior fitted from public preemption "
+    "traces, marked as a prior everywhere it shows. Billing comes from the BigQuery "
+    "billing export. Credentials: Application Default Credentials (gcloud auth "
+    "application-default login, a service account, or the metadata server). IAM: "
+    "compute.advice.capacityHistory and compute.advice.capacity (in Compute Viewer) for "
+    "the advice sources.\n\n"
     "Examples:\n\n"
     "  spotadvisor collect gcp --regions us-central1,europe-west4\n\n"
+    "  spotadvisor collect gcp --project my-project --sources preemption,capacity --target-capacity 4\n\n"
     "  spotadvisor collect gcp --sources billing --billing-table PROJ.billing.gcp_billing_export_v1_XXXX --billing-month 2026-10"
 )
 
@@ -292,7 +298,15 @@ def gcp(
         None,
         "--sources",
         metavar="SOURCE",
-        help="prices, bands, billing (default: the first two; billing with --billing-table).",
+        help="prices, bands, preemption, capacity, billing (default: the first four, the advice "
+        "sources preemption and capacity when there is a project; billing with --billing-table).",
+    ),
+    target_capacity: int | None = typer.Option(
+        None,
+        "--target-capacity",
+        metavar="N",
+        min=1,
+        help="Instances a workload needs: capacity advice per zone at that size (default 1).",
     ),
     billing_table: str | None = typer.Option(
         None,
@@ -307,13 +321,20 @@ def gcp(
         help="Billing month (default: the last whole month).",
     ),
     project: str | None = typer.Option(
-        None, "--project", metavar="ID", help="Project that runs the BigQuery query."
+        None,
+        "--project",
+        metavar="ID",
+        help="Project for the advice calls and the BigQuery query (default: the Application "
+        "Default Credentials project; the billing table's project for the query).",
     ),
     catalog_endpoint: str | None = typer.Option(
         None, "--catalog-endpoint", metavar="URL", help="Cloud Billing Catalog endpoint."
     ),
     bigquery_endpoint: str | None = typer.Option(
         None, "--bigquery-endpoint", metavar="URL", help="BigQuery endpoint."
+    ),
+    compute_endpoint: str | None = typer.Option(
+        None, "--compute-endpoint", metavar="URL", help="Compute Engine endpoint (advice API)."
     ),
     anonymous: bool = typer.Option(
         False, "--anonymous", help="Send no credentials (local test servers and emulators)."
@@ -332,12 +353,13 @@ def gcp(
     ),
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
-    """Collect GCP GPU prices (Cloud Billing Catalog), the interruption prior and BigQuery billing."""
-    from spotadvisor.collect.gcp import GcpOptions, collect_gcp, plan
+    """Collect GCP GPU prices (Cloud Billing Catalog), measured or prior interruption bands, capacity advice and BigQuery billing."""
+    from spotadvisor.collect.gcp import collect_gcp, known_gcp_zones, plan
+    from spotadvisor.collect.gcp_options import GcpOptions
     from spotadvisor.store import Store, resolve_store_path
 
     store = Store(resolve_store_path(cli_state(ctx).db))
-    chosen = set(split_values(sources)) or {"prices", "bands"}
+    chosen = set(split_values(sources)) or {"prices", "bands", "preemption", "capacity"}
     if billing_table and not sources:
         chosen.add("billing")
     changes: dict[str, Any] = {
@@ -346,8 +368,10 @@ def gcp(
         "billing_table": billing_table,
         "billing_month": billing_month,
         "project": project,
+        "target_capacity": target_capacity,
         "catalog_endpoint": catalog_endpoint,
         "bigquery_endpoint": bigquery_endpoint,
+        "compute_endpoint": compute_endpoint,
         "workers": workers,
         "timeout_s": timeout,
     }
@@ -357,8 +381,16 @@ def gcp(
         from google.auth.credentials import AnonymousCredentials
 
         changes["credentials"] = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    zones = known_gcp_zones(store)  # the zones the advice tasks ask about (progress bars)
     _run_collection(
-        "GCP", store, GcpOptions(**changes), collect_gcp, plan, dry_run, output_format, output
+        "GCP",
+        store,
+        GcpOptions(**changes),
+        collect_gcp,
+        lambda options: plan(options, zones=zones),
+        dry_run,
+        output_format,
+        output,
     )
 
 
@@ -384,7 +416,8 @@ def collect_all(
     from spotadvisor.collect.aws import AwsOptions, collect_aws
     from spotadvisor.collect.azure import collect_azure
     from spotadvisor.collect.azure_options import AzureOptions
-    from spotadvisor.collect.gcp import GcpOptions, collect_gcp
+    from spotadvisor.collect.gcp import collect_gcp
+    from spotadvisor.collect.gcp_options import GcpOptions
     from spotadvisor.errors import DataError
     from spotadvisor.gpus import aws_gpu_instance_types
     from spotadvisor.store import Store, resolve_store_path
@@ -436,6 +469,8 @@ def collect_all(
                     "  ", " "
                 )
             )
+        for line in report.notes:
+            note(f"note: {cloud}: {line}")
     if not dry_run and not usable:
         raise DataError(
             "nothing usable came back from any cloud",
@@ -471,6 +506,8 @@ def _run_collection(
         report = collect(store, options, dry_run=True)
         for line in report.planned:
             note(f"would call: {line}")
+        for line in report.notes:
+            note(f"note: {line}")
         note(f"dry run: {len(report.planned)} calls planned, nothing called, nothing written")
         return
     progress = Progress(
@@ -489,6 +526,8 @@ def _run_collection(
         note(
             f"warning: {failure.source} {failure.region or ''}: {failure.error}".replace("  ", " ")
         )
+    for line in report.notes:
+        note(f"note: {line}")
     note(f"store: {store.path}; collection {report.collection_id}: {report.offers:,} offers built")
     _render(report, output_format, output, cloud)
     if not report.usable:
@@ -540,6 +579,7 @@ def _render(
                 for r in report.results
             ],
             "written": [w.__dict__ for w in report.written],
+            "notes": list(report.notes),
         }
         emit(render_json(document), output)
         return

@@ -278,6 +278,9 @@ def status(
         output_format,
         output,
     )
+    if output_format is SummaryFormat.table:
+        for line in result.carried_prices:
+            note(f"note: {line}")
 
 
 def _status_rows(result: StatusResult) -> tuple[list[str], list[list[str]]]:
@@ -319,5 +322,6 @@ def _status_document(result: StatusResult) -> dict[str, Any]:
         "store": {"path": result.store_path, "exists": result.store_exists},
         "tables": tables,
         "collections": list(result.collections),
+        "carried_prices": list(result.carried_prices),
         "snapshot": result.snapshot,
     }

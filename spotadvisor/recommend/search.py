@@ -570,6 +570,7 @@ def _summarise_notes(notes: tuple[str, ...]) -> tuple[str, ...]:
     if assumed:
         out.append(
             f"{len(assumed)} spot pools have no published interruption band (GCP and Azure publish none "
-            "in the shipped data): they are assumed to be in the worst band, >20%/month, not risk-free"
+            "in the shipped data): they are assumed to be in the worst band, >20%/month, not risk-free; "
+            "'spotadvisor collect gcp --project ID' measures GCP pools from Compute Engine's preemption history"
         )
     return tuple(out)

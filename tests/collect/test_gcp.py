@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 from google.auth.credentials import AnonymousCredentials
 
-from spotadvisor.collect.gcp import GcpOptions, collect_gcp, plan
+from spotadvisor.collect.gcp import collect_gcp, plan
 from spotadvisor.collect.gcp_billing_export import (
     billing_parameters,
     billing_query,
     parse_bigquery_billing,
 )
 from spotadvisor.collect.gcp_offers import compose_gcp_offers, pricing_family
+from spotadvisor.collect.gcp_options import GcpOptions
 from spotadvisor.collect.gcp_parse import parse_gcp_skus
 from spotadvisor.errors import UsageError
 from spotadvisor.gpus import gcp_gpu_machine_types, gcp_machine, instance_gpus
@@ -110,10 +111,11 @@ def test_full_collection_fills_every_table(fake_gcp: FakeGcp, tmp_path: Path) ->
     assert (
         len(t4) == 1 and t4["zone"].isna().all() and t4["price_on_demand_usd_per_hour"].item() > 0
     )
-    # machines without a part are offered without a price, never at 0
+    # machines without a part are offered without a price, never at 0 (A4 is priced by
+    # GPU slice, and the fake has no slice SKUs)
     a4 = offers[offers.instance_type == "a4-highgpu-8g"]
     assert len(a4) and a4["price_on_demand_usd_per_hour"].isna().all()
-    assert a4["quality_flags"].str.contains("on_demand_price_missing(core+ram)", regex=False).all()
+    assert a4["quality_flags"].str.contains("on_demand_price_missing(slice)", regex=False).all()
     assert not (offers["price_on_demand_usd_per_hour"] == 0).any()
     assert not (offers["price_spot_usd_per_hour"] == 0).any()
 
@@ -506,14 +508,17 @@ def test_parse_skus_tiers_units_nanos_and_sdk_objects() -> None:
     ]
 
 
-def test_parse_skus_prefers_the_more_specific_sku() -> None:
+def test_parse_skus_conflicting_skus_leave_the_part_unpriced() -> None:
+    # formerly "the SKU naming fewer regions wins"; now a conflict (tests/collect/test_gcp_skus.py)
     skus = [
         _sku("A2 Instance Core running in Americas", 0.03, regions=["us-central1", "us-east1"]),
         _sku("A2 Instance Core running in Iowa", 0.031611, regions=["us-central1"]),
     ]
-    parts = parse_gcp_skus(skus).set_index("region")
-    assert parts.loc["us-central1", "price_usd_per_unit_hour"] == pytest.approx(0.031611)
+    parsed = parse_gcp_skus(skus)
+    parts = parsed.set_index("region")
+    assert "us-central1" not in parts.index
     assert parts.loc["us-east1", "price_usd_per_unit_hour"] == pytest.approx(0.03)
+    assert parsed.attrs["conflict_keys"] == [("us-central1", "core", "a2", "on-demand")]
 
 
 # -- compose_gcp_offers ------------------------------------------------------------------
@@ -592,7 +597,7 @@ def test_gpu_reference_for_gcp_machines() -> None:
     assert gcp_machine("n1-standard-96+1xV100") is None  # V100 x1 allows at most 12 vCPUs
     assert gcp_machine("n1-standard-8+3xT4") is None  # T4 comes in 1, 2 or 4
     assert pricing_family("a3-ultragpu-8g-nolssd") == "a3-ultra"
-    assert pricing_family("a3-megagpu-8g") == "a3"
+    assert pricing_family("a3-megagpu-8g") == "a3plus"
     assert all(gcp_machine(m) is not None for m in gcp_gpu_machine_types())
 
 

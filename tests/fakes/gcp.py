@@ -135,7 +135,14 @@ BYTES_PER_VALUE = 8  # totalBytesProcessed estimate: every value of a named tabl
 MIN_BYTES_BILLED = 10 * 1024 * 1024  # BigQuery bills at least 10 MiB per query
 EFFECTIVE_TIME = "2025-06-01T00:00:00Z"
 
-FAMILY_NAMES = {"a2": "A2", "a3": "A3", "a3-ultra": "A3 Ultra", "g2": "G2", "n1": "N1 Predefined"}
+FAMILY_NAMES = {
+    "a2": "A2",
+    "a3": "A3",
+    "a3plus": "A3Plus",
+    "a3-ultra": "A3 Ultra",
+    "g2": "G2",
+    "n1": "N1 Predefined",
+}
 GPU_NAMES = {
     "A100": "Nvidia Tesla A100 GPU",
     "A100-80GB": "Nvidia Tesla A100 80GB GPU",
