@@ -22,6 +22,8 @@ class ExitCode(IntEnum):
     POLICY_FAILED = 1
     BAD_INPUT = 2
     DATA_PROBLEM = 3
+    INTERRUPTED = 130
+    """Ctrl-C (SIGINT), as shells report it: 128 + 2."""
 
 
 class SpotadvisorError(Exception):
@@ -93,6 +95,11 @@ class DataError(SpotadvisorError):
 
 class StoreBusyError(DataError):
     """Another process holds the store's write lock."""
+
+
+class StoreUnreadableError(DataError):
+    """The store exists but cannot be used: damaged, truncated, not a DuckDB file, or
+    written by a newer spotadvisor (exit code 3; never a silent fallback to the snapshot)."""
 
 
 def did_you_mean(value: str, choices: Iterable[str], *, limit: int = 3) -> str | None:

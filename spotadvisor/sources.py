@@ -8,7 +8,8 @@ Offers the store never priced in a market also keep the snapshot's rows, so a
 collection that came back without a price cannot hide one the snapshot knows.
 
 Every result that leaves spotadvisor says where its data came from and how old it is;
-``TableData.provenance`` is that record.
+``TableData.provenance`` is that record. A store that exists but cannot be read is an
+error (exit 3), never a reason to fall back to the snapshot.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class TableData:
 
         ``ages=False`` leaves out ``age_days`` (it moves with the clock) and gives the
         table's ``digest`` instead: the record of an output that must not change from
-        run to run on the same data.
+        run to run on the same data. ``age_days`` is None (unknown), never negative, for a
+        source dated later than ``now`` (a store written before imports clamped such
+        dates); ``future_notes`` says which.
         """
         now = now or datetime.now(UTC)
         sources = []
@@ -79,7 +82,8 @@ class TableData:
                     "as_of": as_of.isoformat(),
                 }
                 if ages:
-                    entry["age_days"] = round((now - as_of).total_seconds() / 86400, 1)
+                    age = (now - as_of).total_seconds() / 86400
+                    entry["age_days"] = round(age, 1) if age >= 0 else None
                 sources.append(entry)
         out: dict[str, Any] = {
             "table": self.table.name,
@@ -104,13 +108,38 @@ class TableData:
             return f"{self.table.name}: no rows in the {where}"
         by = "cloud" if "cloud" in self.frame.columns else "provider"  # billing says provider
         newest = self.frame.groupby(by)["as_of"].max().sort_index()
-        ages = [(now - ts.to_pydatetime()).days for ts in newest]
+        ages = [(now - ts.to_pydatetime()).days for ts in newest if ts.to_pydatetime() <= now]
         dates = ", ".join(f"{cloud} {ts:%Y-%m-%d}" for cloud, ts in newest.items())
-        span = f"{min(ages)}" if min(ages) == max(ages) else f"{min(ages)}-{max(ages)}"
-        note = f"{self.table.name}: {where}, data as of {dates} ({span} days old)"
+        if not ages:
+            span = "age unknown: dated later than now"
+        elif min(ages) == max(ages):
+            span = f"{min(ages)} days old"
+        else:
+            span = f"{min(ages)}-{max(ages)} days old"
+        if ages and len(ages) < len(newest):
+            span += "; some dated later than now, age unknown"
+        note = f"{self.table.name}: {where}, data as of {dates} ({span})"
         if self.origin != "store":
             note += "; collect fresh data with 'spotadvisor collect' or 'spotadvisor data import'"
         return note
+
+    def future_notes(self, now: datetime | None = None) -> list[str]:
+        """One line per source whose newest as_of is later than ``now``.
+
+        Imports never store such a date (they use the time of import, with a note); a
+        store written by an older spotadvisor may hold one. Its age is unknown, and
+        ``gate --max-data-age`` refuses a plan that relies on it.
+        """
+        now = now or datetime.now(UTC)
+        if self.frame.empty:
+            return []
+        newest = self.frame.groupby("source", sort=True)["as_of"].max()
+        return [
+            f"{self.table.name}: {source} is dated {ts:%Y-%m-%d %H:%M} UTC, later than now, "
+            "so its age is unknown; import it again (pass --as-of to say when it was true)"
+            for source, ts in newest.items()
+            if ts.to_pydatetime() > now
+        ]
 
 
 def load_table(store: Store, table: Table) -> TableData:
@@ -120,6 +149,11 @@ def load_table(store: Store, table: Table) -> TableData:
     none for it; for offers, also the rows of a pool (zone and type) the store has never
     priced in a market (a collection that came back without a price does not hide a
     known one: ``catalog.latest_offers`` carries the price forward and flags it).
+
+    Only a store that does not exist yet, or holds no rows of ``table``, leaves it all to
+    the snapshot: a store that exists but cannot be read (damaged, truncated, written by
+    a newer spotadvisor) raises ``StoreUnreadableError`` (exit 3), never a silent
+    fallback to the snapshot.
     """
     frame = store.read(table)
     folder = snapshot_dir()

@@ -5,12 +5,21 @@ transaction, so a crash, a kill or a bad batch leaves what was stored before int
 Upserts are keyed on each table's natural key, so running the same import twice adds
 nothing. DuckDB lets one process open a file for writing; a second one gets a clear
 ``StoreBusyError`` after a short wait instead of a corrupt file.
+
+Every connection, for reading or writing, first checks the file: a store that is
+truncated, damaged, not a DuckDB file, or written by a newer spotadvisor raises
+``StoreUnreadableError`` (exit code 3), so no read command falls back to the embedded
+snapshot in silence. A ``--db`` path that cannot hold a store (a folder, a device, a
+folder that cannot be created or written) is a ``UsageError`` (exit code 2). Ctrl-C
+while DuckDB runs a query surfaces as ``KeyboardInterrupt``, like anywhere else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +31,7 @@ import duckdb
 import pandas as pd
 import platformdirs
 
-from spotadvisor.errors import DataError, StoreBusyError
+from spotadvisor.errors import DataError, StoreBusyError, StoreUnreadableError, UsageError
 from spotadvisor.importers.base import ImportBatch
 from spotadvisor.schema import SCHEMA_VERSION, SQL_TYPES, TABLES, Table, empty_frame, validate
 
@@ -71,6 +80,12 @@ class UpsertResult:
 
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
+_LOCK_CONFLICT = re.compile(r"could not set lock|conflicting lock", re.IGNORECASE)
+_DB_FIX = "choose a --db (or SPOTADVISOR_DB) path in a folder you can write"
+_DAMAGED_FIX = (
+    "move the file aside (keep it for a look) and import or collect the data again into a "
+    "new store, or point --db (or SPOTADVISOR_DB) at another store"
+)
 
 
 class Store:
@@ -89,8 +104,28 @@ class Store:
         self.lock_timeout_s = lock_timeout_s
 
     def exists(self) -> bool:
-        """True when the store file exists."""
-        return self.path.is_file()
+        """True when the store file exists.
+
+        Raises
+        ------
+        UsageError
+            When the path exists but is not a regular file (a folder, a device, a FIFO).
+        """
+        try:
+            mode = self.path.stat().st_mode
+        except FileNotFoundError:
+            return False
+        except OSError as exc:  # e.g. a parent that is a file, or a folder one cannot enter
+            if isinstance(exc, NotADirectoryError):
+                return False
+            raise UsageError(
+                f"cannot reach the store: {exc.strerror}", file=str(self.path), fix=_DB_FIX
+            ) from None
+        if not stat.S_ISREG(mode):
+            raise UsageError(
+                "the store path is not a regular file", file=str(self.path), fix=_DB_FIX
+            )
+        return True
 
     # -- writing ---------------------------------------------------------------------
 
@@ -115,7 +150,7 @@ class Store:
                 raise ValueError(
                     f"rows of {batch.origin} carry a source other than {batch.source!r}"
                 )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare_for_writing()
         results: list[UpsertResult] = []
         with self._connect(read_only=False) as con:
             _ensure_schema(con, self.path)
@@ -129,7 +164,10 @@ class Store:
                         on_batch(result)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                # never let a failed rollback hide why the write stopped; DuckDB drops an
+                # uncommitted transaction when the connection closes anyway
+                with contextlib.suppress(duckdb.Error, RuntimeError):
+                    con.execute("ROLLBACK")
                 raise
         return results
 
@@ -181,7 +219,7 @@ class Store:
         """
         if not entries:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare_for_writing()
         columns = [
             "collection_id",
             "cloud",
@@ -219,29 +257,67 @@ class Store:
 
     # -- connections -----------------------------------------------------------------
 
+    def _prepare_for_writing(self) -> None:
+        """Create the store's folder; refuse a path no store can be written to (exit 2)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+            raise UsageError(
+                f"cannot create the store's folder {self.path.parent}: {why}",
+                file=str(self.path),
+                fix=_DB_FIX,
+            ) from None
+        if self.exists():
+            if not os.access(self.path, os.R_OK | os.W_OK):
+                raise UsageError(
+                    "the store cannot be written (permission denied)",
+                    file=str(self.path),
+                    fix="make the file writable, or " + _DB_FIX,
+                )
+        elif not os.access(self.path.parent, os.W_OK | os.X_OK):
+            raise UsageError(
+                f"cannot create the store: the folder {self.path.parent} is not writable",
+                file=str(self.path),
+                fix=_DB_FIX,
+            )
+
     @contextmanager
     def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An open, checked connection; DuckDB errors become spotadvisor errors."""
         con = self._open(read_only=read_only)
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            yield con
+            with _translated_errors(self.path, read_only=read_only):
+                con.execute("SET TimeZone = 'UTC'")
+                _check_file(con, self.path)
+                yield con
+                con.close()  # closing a writer checkpoints: its errors are the store's too
         finally:
-            con.close()
+            with contextlib.suppress(duckdb.Error, RuntimeError):
+                con.close()
 
     def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        existed = self.exists()
         deadline = time.monotonic() + self.lock_timeout_s
         pause = 0.05
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
+            except duckdb.Error as exc:
+                if _interrupted(exc):
+                    raise KeyboardInterrupt from None
                 text = str(exc)
-                if "lock" not in text.lower():
-                    raise DataError(
-                        f"cannot open the store: {text.splitlines()[0]}",
+                if not _LOCK_CONFLICT.search(text):
+                    if not existed and not read_only:  # DuckDB could not create the file
+                        raise UsageError(
+                            f"cannot create the store: {_first_line(exc)}",
+                            file=str(self.path),
+                            fix=_DB_FIX,
+                        ) from None
+                    raise StoreUnreadableError(
+                        f"cannot open the store: {_first_line(exc)}",
                         file=str(self.path),
-                        fix="point --db (or SPOTADVISOR_DB) at a spotadvisor store, "
-                        "or move this file away to start a new one",
+                        fix=_DAMAGED_FIX,
                     ) from None
                 if time.monotonic() >= deadline:
                     pid = _LOCK_PID.search(text)
@@ -253,6 +329,104 @@ class Store:
                     ) from None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.5)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """True for DuckDB's answer to Ctrl-C (it turns the KeyboardInterrupt into its own error)."""
+    if isinstance(exc, duckdb.InterruptException):
+        return True
+    return isinstance(exc, RuntimeError) and str(exc).strip().lower() == "query interrupted"
+
+
+# DuckDB errors that say the file (or the disk under it) is at fault, not the SQL
+_FILE_ERRORS = (
+    duckdb.IOException,
+    duckdb.SerializationException,
+    duckdb.InternalException,
+    duckdb.FatalException,
+)
+
+
+@contextmanager
+def _translated_errors(path: Path, *, read_only: bool) -> Iterator[None]:
+    """Ctrl-C inside a query -> KeyboardInterrupt; a file DuckDB cannot read -> exit 3.
+
+    While reading, every DuckDB error means the store cannot be read. While writing,
+    only errors about the file (I/O, a damaged block) do; others are bugs and stay as
+    they are.
+    """
+    try:
+        yield
+    except duckdb.Error as exc:
+        if _interrupted(exc):
+            raise KeyboardInterrupt from None
+        damaged = "corrupt" in str(exc).lower() or type(exc) is duckdb.Error
+        if read_only or damaged:
+            raise StoreUnreadableError(
+                f"cannot read the store: {_first_line(exc)}", file=str(path), fix=_DAMAGED_FIX
+            ) from None
+        if isinstance(exc, _FILE_ERRORS):
+            raise StoreUnreadableError(
+                f"cannot write the store: {_first_line(exc)}",
+                file=str(path),
+                fix="check the disk has room and the file is writable, then run again "
+                "(a failed write keeps what the store held before)",
+            ) from None
+        raise
+    except RuntimeError as exc:
+        if _interrupted(exc):
+            raise KeyboardInterrupt from None
+        raise
+
+
+def _check_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a truncated file or one written by a newer spotadvisor, before any query.
+
+    DuckDB reads blocks lazily, so a file cut short opens fine and fails (or reads
+    nothing) only when a query reaches the missing part. Every block in use lies inside
+    the file, so the file holds at least ``used_blocks`` of them (trailing free blocks
+    may be cut off by DuckDB itself, so ``total_blocks`` is no bound). A cut this misses
+    still fails, as exit 3, on the first query that reaches it.
+    """
+    row = con.execute(
+        "SELECT block_size, used_blocks FROM pragma_database_size() "
+        "WHERE database_name = current_database()"
+    ).fetchone()
+    if row is not None and row[0] is not None and row[1] is not None:
+        needed = int(row[0]) * int(row[1])
+        size = path.stat().st_size
+        if size < needed:
+            raise StoreUnreadableError(
+                f"the store is truncated: the file has {size:,} bytes, the blocks it "
+                f"uses need at least {needed:,}",
+                file=str(path),
+                fix=_DAMAGED_FIX,
+            )
+    if not _has_table(con, "meta"):
+        return  # a new file, or one no spotadvisor wrote to yet
+    found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if found is None:
+        return
+    try:
+        version = int(str(found[0]))
+    except ValueError:
+        raise StoreUnreadableError(
+            f"the store's schema version {found[0]!r} is not a number",
+            file=str(path),
+            fix=_DAMAGED_FIX,
+        ) from None
+    if version > SCHEMA_VERSION:
+        raise StoreUnreadableError(
+            f"the store has schema version {version}; this spotadvisor reads up to "
+            f"{SCHEMA_VERSION}",
+            file=str(path),
+            fix="upgrade spotadvisor, or use --db for another store",
+        )
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -272,16 +446,10 @@ def _columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
 def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
+    if row is None:  # (a newer version was refused by _check_file when connecting)
         con.execute(
             "INSERT INTO meta VALUES ('schema_version', ?), ('created_at', ?)",
             [str(SCHEMA_VERSION), datetime.now(UTC).isoformat()],
-        )
-    elif int(row[0]) > SCHEMA_VERSION:
-        raise DataError(
-            f"the store has schema version {row[0]}; this spotadvisor reads up to {SCHEMA_VERSION}",
-            file=str(path),
-            fix="upgrade spotadvisor, or use --db for another store",
         )
     for table in TABLES.values():
         cols = ", ".join(f"{c.name} {SQL_TYPES[c.dtype]}" for c in table.columns)

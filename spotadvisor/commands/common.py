@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -61,8 +61,11 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     Every command takes ``ctx: typer.Context`` so the wrapper can see ``--debug``.
 
-    With ``--debug`` the traceback is printed too. Unexpected exceptions are bugs: one
-    line asking for ``--debug``, exit code 1.
+    With ``--debug`` the traceback is printed too. Ctrl-C exits 130, also when DuckDB
+    caught it first (it turns the interrupt into an error of its own). A DuckDB error
+    about the file itself (I/O, a damaged block) that escaped the store's own checks is a
+    data problem (3), not a bug. Other unexpected exceptions are bugs: one line asking
+    for ``--debug``, exit code 1.
     """
 
     @functools.wraps(command)
@@ -80,8 +83,7 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             stderr().print(f"error: {exc.one_line()}", markup=False)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
-            stderr().print("interrupted; nothing half-written was kept", markup=False)
-            raise typer.Exit(130) from None
+            _interrupted()
         except MemoryError:
             if debug:
                 raise
@@ -92,8 +94,18 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             )
             raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         except Exception as exc:
+            if is_interrupt(exc):
+                _interrupted()
             if debug:
                 raise
+            if _is_store_file_error(exc):
+                text = " ".join(str(exc).split()) or type(exc).__name__
+                stderr().print(
+                    f"error: a data file cannot be read: {text}. If it is the store, move it "
+                    "aside and import or collect the data again, or point --db at another store.",
+                    markup=False,
+                )
+                raise typer.Exit(int(ExitCode.DATA_PROBLEM)) from None
             stderr().print(
                 f"internal error: {type(exc).__name__}: {exc}. "
                 "Run again with --debug for the traceback and report it.",
@@ -102,6 +114,39 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(int(ExitCode.POLICY_FAILED)) from None
 
     return wrapper
+
+
+def _interrupted() -> NoReturn:
+    stderr().print("interrupted; nothing half-written was kept", markup=False)
+    raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _from_duckdb(exc: BaseException) -> bool:
+    """True for DuckDB's exceptions, told by module so duckdb is not imported here."""
+    return type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb")
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """True for Ctrl-C as DuckDB reports it when it arrives during a query.
+
+    DuckDB catches the ``KeyboardInterrupt`` and raises ``InterruptException`` or a
+    ``RuntimeError("Query interrupted")`` instead.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    if _from_duckdb(exc) and type(exc).__name__ == "InterruptException":
+        return True
+    return isinstance(exc, RuntimeError) and str(exc).strip().lower() == "query interrupted"
+
+
+def _is_store_file_error(exc: BaseException) -> bool:
+    """A DuckDB error about the database file, not about a query: I/O or a damaged block."""
+    if not _from_duckdb(exc):
+        return False
+    name = type(exc).__name__
+    return name in ("IOException", "SerializationException") or (
+        name == "Error" and "corrupt" in str(exc).lower()
+    )
 
 
 def emit(text: str, output: Path | None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ class SummaryFormat(StrEnum):
 
 def _parse_as_of(value: str | None) -> datetime | None:
     from spotadvisor.errors import UsageError
+    from spotadvisor.importers.base import given_as_of
 
     if value is None:
         return None
@@ -42,14 +43,8 @@ def _parse_as_of(value: str | None) -> datetime | None:
             field="--as-of",
             fix="write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC unless an offset is given)",
         ) from None
-    when = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    if when > datetime.now(UTC):  # data cannot be true later than now; gates trust its age
-        raise UsageError(
-            f"{value!r} is in the future",
-            field="--as-of",
-            fix="give when the data was true, today or earlier",
-        )
-    return when
+    # data cannot be true later than now; gates trust its age
+    return given_as_of(parsed, field="--as-of", shown=value)
 
 
 IMPORT_EPILOG = (
@@ -278,6 +273,9 @@ def status(
         output_format,
         output,
     )
+    for table in result.tables:  # an age that cannot be told is said on every format
+        for line in table.future_notes(result.generated_at):
+            note(f"note: {line}")
     if output_format is SummaryFormat.table:
         for line in result.carried_prices:
             note(f"note: {line}")
@@ -299,7 +297,7 @@ def _status_rows(result: StatusResult) -> tuple[list[str], list[list[str]]]:
                     src["source"],
                     f"{src['rows']:,}",
                     src["as_of"][:10],
-                    f"{src['age_days']:,.0f}",
+                    "unknown" if src["age_days"] is None else f"{src['age_days']:,.0f}",
                     f"{imported:%Y-%m-%d %H:%M}" if imported else "",
                 ]
             )

@@ -250,6 +250,15 @@ def run_gate(
     data_as_of = _oldest_input(plan_side.resolved)
     now = datetime.now(UTC)
     if policy.max_data_age_hours is not None and data_as_of is not None:
+        newest = _newest_input(plan_side.resolved)
+        if newest is not None and newest > now:  # a negative age says nothing about freshness
+            raise DataError(
+                f"some prices or bands the plan relies on are dated {newest:%Y-%m-%d %H:%M} "
+                "UTC, later than now, so their age cannot be checked against max_data_age",
+                file=str(plan_path),
+                fix="import that data again (spotadvisor data import dates it no later "
+                "than now; pass --as-of to say when it was true) or collect fresh data",
+            )
         age_hours = (now - data_as_of).total_seconds() / 3600
         if age_hours > policy.max_data_age_hours:
             raise DataError(
@@ -370,6 +379,11 @@ def _side(label: str, fleet: FleetFile, view: object, data_label: object, seed: 
 def _oldest_input(resolved: ResolvedFleet) -> datetime | None:
     dates = [d for pool in resolved.pools for d in input_dates(pool).values()]
     return min(dates) if dates else None
+
+
+def _newest_input(resolved: ResolvedFleet) -> datetime | None:
+    dates = [d for pool in resolved.pools for d in input_dates(pool).values()]
+    return max(dates) if dates else None
 
 
 def _paired(plan: npt.NDArray[np.float64], base: npt.NDArray[np.float64]) -> tuple[float, float]:

@@ -109,19 +109,103 @@ def date_in_name(path: Path) -> datetime | None:
         return None
 
 
+def given_as_of(
+    when: datetime,
+    *,
+    field: str = "--as-of",
+    shown: str | None = None,
+    now: datetime | None = None,
+) -> datetime:
+    """A date the user gave for when data was true, in UTC, refused when in the future.
+
+    Data cannot be true later than now, and gates trust its age: a future date would
+    make old data look fresh for as long as the clock takes to reach it. ``shown`` is the
+    text the user wrote, for the message; naive times are UTC.
+
+    Raises
+    ------
+    UsageError
+        When ``when`` is later than now.
+    """
+    aware = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if aware > (now or datetime.now(UTC)):
+        raise UsageError(
+            f"{shown!r} is in the future"
+            if shown
+            else f"{aware:%Y-%m-%d %H:%M} UTC is in the future",
+            field=field,
+            fix="give when the data was true, today or earlier",
+        )
+    return aware
+
+
+def not_after_now(
+    when: datetime, what: str, *, now: datetime | None = None
+) -> tuple[datetime, str | None]:
+    """``when``, or now when ``when`` is later, and then a note saying so.
+
+    Every ``as_of`` an importer derives (a date in a file name, a modification time, the
+    newest record or charge period in a file) goes through here: a file named for 2099, a
+    clock that was wrong when a file was written or a bill whose last period ends next
+    month would otherwise make data look fresh, and ``gate --max-data-age`` trusts that.
+
+    Parameters
+    ----------
+    when
+        The derived time; naive means UTC. A ``pd.Timestamp`` works too.
+    what
+        Where it came from, for the note: ``the file name``, ``the newest record``.
+    now
+        The present (UTC); the clock by default.
+
+    Returns
+    -------
+    (as_of, note)
+        ``when`` unchanged and None, or now (in ``when``'s type) and a one-line note.
+    """
+    now = now or datetime.now(UTC)
+    aware = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if aware <= now:
+        return when, None
+    clamped = pd.Timestamp(now) if isinstance(when, pd.Timestamp) else now
+    return clamped, future_as_of_note(aware, what, now)
+
+
+def future_as_of_note(when: datetime, what: str, used: datetime) -> str:
+    """The note of ``not_after_now``: ``when`` (from ``what``) is later than now, ``used`` is kept."""
+    return (
+        f"as_of {when:%Y-%m-%d %H:%M} UTC from {what} is in the future; "
+        f"using the time of import ({used:%Y-%m-%d %H:%M} UTC) instead; "
+        "pass --as-of to say when the data was true"
+    )
+
+
 def resolve_as_of(path: Path, explicit: datetime | None) -> tuple[datetime, str]:
     """When a file's facts were true, and a note saying how that was decided.
 
     In order: the ``--as-of`` the user gave, a date in the file name, then the file's
     modification time (right for a file just downloaded, wrong for an old copy, so the
-    note says so).
+    note says so). A derived time later than now becomes now, and the note says so
+    (``not_after_now``); a given one later than now is refused (``given_as_of``).
+
+    Raises
+    ------
+    UsageError
+        When ``explicit`` is in the future.
     """
     if explicit is not None:
-        return explicit, f"{path.name}: as_of {explicit:%Y-%m-%d} (given)"
+        given = given_as_of(explicit)
+        return given, f"{path.name}: as_of {given:%Y-%m-%d} (given)"
     named = date_in_name(path)
     if named is not None:
+        when, future = not_after_now(named, "the date in the file name")
+        if future is not None:
+            return when, f"{path.name}: {future}"
         return named, f"{path.name}: as_of {named:%Y-%m-%d} (from the file name)"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    when, future = not_after_now(mtime, "the file's modification time")
+    if future is not None:
+        return when, f"{path.name}: {future}"
     return mtime, (
         f"{path.name}: as_of {mtime:%Y-%m-%d %H:%M} UTC from the file's modification time; "
         "pass --as-of if the data is older"

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from spotadvisor.errors import SpotadvisorError, UsageError, did_you_mean
-from spotadvisor.importers.base import FileFormat, ImportBatch, read_text
+from spotadvisor.importers.base import FileFormat, ImportBatch, given_as_of, read_text
 from spotadvisor.importers.billing.azure import AZURE_COST_DETAILS
 from spotadvisor.importers.billing.common import is_parquet, parquet_header
 from spotadvisor.importers.billing.cur import AWS_CUR
@@ -111,22 +111,27 @@ def parse_files(
     Parameters
     ----------
     paths
-        Files to import; folders are expanded to the files inside them (sorted).
+        Files to import; folders are expanded to the files inside them (sorted). Anything
+        else that exists (a device, FIFO or socket) is refused, or skipped inside a folder.
         ``s3://bucket/key`` and ``s3://bucket/prefix/`` are downloaded first (boto3, the
         usual AWS environment) and their batches name the S3 objects as their origin.
     format_name
         Format of every file; detected per file when None.
     as_of
-        When the data was true; per format default otherwise (see each importer).
+        When the data was true; per format default otherwise (see each importer). A time
+        later than now is refused; derived ones later than now become now, with a note.
     source
         Provenance name for every row; ``format:file`` otherwise.
     on_file
         Called once per file, with its format, before it is read (for progress).
     """
+    if as_of is not None:
+        as_of = given_as_of(as_of)
     with ExitStack() as stack:
         local, remote, notes = _fetch(paths, stack)
         try:
-            files = _expand(local)
+            files, skipped = _expand(local)
+            notes.extend(skipped)
             groups: dict[str, list[Path]] = {}
             for path in files:
                 fmt = format_named(format_name) if format_name else detect_format(path)
@@ -183,20 +188,46 @@ def _name_remote(batch: ImportBatch, remote: dict[str, str]) -> ImportBatch:
     return dataclasses.replace(batch, origin=origin)
 
 
-def _expand(paths: Sequence[Path]) -> list[Path]:
+def _expand(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """The files to read, and notes on what inside folders was skipped.
+
+    A path given by name must be a regular file or a folder: a device, FIFO or socket
+    (``/dev/zero``, ``<(cmd)``) is refused before anything reads it, as it could be read
+    forever. Inside folders such entries are skipped with a note, like hidden files are
+    skipped without one.
+    """
     files: list[Path] = []
+    notes: list[str] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            )
-        elif path.exists():
+            special = []
+            for entry in sorted(path.rglob("*")):
+                if entry.name.startswith(".") or entry.is_dir():
+                    continue
+                if entry.is_file():
+                    files.append(entry)
+                elif entry.exists():  # exists() follows links: a dangling one is just absent
+                    special.append(entry.name)
+            if special:
+                shown = ", ".join(special[:3]) + (", ..." if len(special) > 3 else "")
+                notes.append(
+                    f"{path}: skipped {len(special)} entr{'y' if len(special) == 1 else 'ies'} "
+                    f"that {'is' if len(special) == 1 else 'are'} not a regular file "
+                    f"(device, FIFO or socket): {shown}"
+                )
+        elif path.is_file():
             files.append(path)
+        elif path.exists():
+            raise UsageError(
+                "not a regular file (a device, FIFO or socket), so it cannot be imported",
+                file=str(path),
+                fix="give a file or a folder; save a stream to a file first",
+            )
         else:
             raise UsageError("file not found", file=str(path), fix="check the path and try again")
     if not files:
         raise UsageError("no files to import", fix="give files or folders that contain them")
-    return files
+    return files, notes
 
 
 __all__ = ["FORMATS", "FileFormat", "ImportBatch", "detect_format", "format_named", "parse_files"]

@@ -32,6 +32,8 @@ from spotadvisor.importers.base import (
     FileFormat,
     ImportBatch,
     default_source,
+    future_as_of_note,
+    not_after_now,
     read_text,
     resolve_as_of,
 )
@@ -228,6 +230,8 @@ def _parse_raw(
     out = out[~duplicates]
     _reject_conflicts(raw, out, origin)
     newest = out["timestamp"].max() if len(out) else None
+    if as_of is None and newest is not None and pd.notna(newest):  # never later than now
+        newest = pd.Timestamp(not_after_now(newest, "the newest record")[0])
     out = out.sort_values(_KEY, kind="stable")
     out["source"] = source
     out["as_of"] = pd.Timestamp(as_of) if as_of is not None else newest
@@ -408,6 +412,9 @@ def _as_of_note(path: Path, frame: pd.DataFrame, given: datetime | None) -> str:
     if frame.empty:
         return f"{path.name}: no events, so no as_of"
     newest = frame["timestamp"].max()
+    used = frame["as_of"].max()
+    if used < newest:  # clamped to the time of import by _parse_raw
+        return f"{path.name}: " + future_as_of_note(newest, "the newest record in the file", used)
     return (
         f"{path.name}: as_of {newest:%Y-%m-%d %H:%M:%S} UTC, the newest timestamp in the "
         "file (a price history is as fresh as its last record); pass --as-of to override"
