@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from spotadvisor.catalog import offers_view
-from spotadvisor.config import FleetFile, load_fleet
+from spotadvisor.config import FleetFile, limits, load_fleet
+from spotadvisor.config.load import check_load_steps
 from spotadvisor.config.scenarios import ScenarioSpec, not_applicable
+from spotadvisor.config.values import Where
 from spotadvisor.fleet import ResolvedFleet, resolve_fleet
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS, SPOT_PRICE_HISTORY
 from spotadvisor.seeds import Seed, SeedOrigin, choose_seed
@@ -105,8 +107,20 @@ def simulate_fleet(
     same fleet on the same data gives the same result.
     ``scenarios`` (``--scenario``) run after the file's own ``scenarios:``, each with the
     baseline's seed and trials.
+
+    A run that would not fit this machine (memory, or more work than
+    :data:`~spotadvisor.config.limits.MAX_EVENTS`) is refused before it starts, naming
+    the input to turn down (:func:`~spotadvisor.config.limits.check_fleet`).
     """
+    if trials is not None:
+        limits.check_trials(trials)
+    if horizon_hours is not None:
+        limits.check_horizon(horizon_hours)
     fleet = with_overrides(load_fleet(path), trials=trials, horizon_hours=horizon_hours, seed=seed)
+    if horizon_hours is not None:  # a CSV load over a longer horizon has more steps
+        check_load_steps(
+            fleet.workload.load, fleet.horizon_hours, Where(fleet.origin, "workload.load")
+        )
     if adjust is not None:
         fleet = adjust(fleet)
     offers = load_table(store, OFFERS)
@@ -125,13 +139,20 @@ def simulate_fleet(
     resolved = resolve_fleet(
         fleet, offers_view(offers.frame, bands.frame), history, data_label=label
     )
+    what_ifs = (*fleet.scenarios, *scenarios)
+    limits.check_fleet(
+        fleet,
+        resolved.model,
+        trials_from_cli=trials is not None,
+        horizon_from_cli=horizon_hours is not None,
+        runs=1 + len(what_ifs),
+    )
     chosen = fleet_seed(fleet, data, resolved)
     used_seed = chosen.value
     results = simulate(
         resolved.model, fleet.trials, np.random.default_rng(used_seed), on_progress=on_progress
     )
     metrics = summarize(results, fleet.sla.availability)
-    what_ifs = (*fleet.scenarios, *scenarios)
     outcomes = run_scenarios(resolved.model, what_ifs, results, seed=used_seed, sla=fleet.sla)
     skipped = not_applicable(what_ifs, resolved.model.pools)
     resolved = dataclasses.replace(resolved, notes=(*resolved.notes, *skipped))

@@ -98,9 +98,16 @@ def calibrate(
     from spotadvisor.calibrate.params import dump_params, params_document
     from spotadvisor.calibrate.run import Options
     from spotadvisor.calibrate.run import calibrate as fit
+    from spotadvisor.config.limits import MAX_BOOTSTRAP
     from spotadvisor.errors import UsageError
     from spotadvisor.traces import read_traces
 
+    if bootstrap > MAX_BOOTSTRAP:
+        raise UsageError(
+            f"{bootstrap:,} bootstrap replicates is more than spotadvisor runs",
+            field="--bootstrap",
+            fix=f"write at most {MAX_BOOTSTRAP:,} (the default is 200)",
+        )
     series = read_traces(traces)
     if not any(t.counts.size >= 2 for t in series):
         raise UsageError(

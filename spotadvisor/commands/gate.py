@@ -119,7 +119,7 @@ def gate(
 ) -> None:
     """CI cost-and-risk gate: compare a fleet change with its baseline and apply the budget rules."""
     from spotadvisor.gate.policy import load_policy, with_flags
-    from spotadvisor.gate.run import run_gate
+    from spotadvisor.gate.run import asked_and_rules, run_gate
     from spotadvisor.store import Store, resolve_store_path
 
     rules = with_flags(
@@ -139,6 +139,9 @@ def gate(
     from spotadvisor.errors import COMMAND_LINE
 
     what_ifs = tuple(parse_scenario(s, Where(COMMAND_LINE, "--scenario")) for s in scenario or [])
+    _check_sizes(
+        plan, baseline if baseline_ref is None else None, 1 + len(asked_and_rules(what_ifs, rules))
+    )
     report = run_gate(
         Store(resolve_store_path(cli_state(ctx).db)),
         plan,
@@ -150,6 +153,19 @@ def gate(
     _render(report, output_format, output)
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _check_sizes(plan: Path, baseline: Path | None, runs: int) -> None:
+    """Refuse a plan or baseline too large for this machine before anything is simulated.
+
+    The files' own figures (interruption rates, the worst band where they give none)
+    stand in for the data's (``spotadvisor.config.limits.check_fleet``).
+    """
+    from spotadvisor.config import limits, load_fleet
+
+    limits.check_fleet(load_fleet(plan), runs=runs)
+    if baseline is not None:
+        limits.check_fleet(load_fleet(baseline), runs=runs)
 
 
 def _render(report: GateReport, output_format: GateFormat, output: Path | None) -> None:

@@ -206,6 +206,12 @@ def recommend(
         from spotadvisor.calibrate.apply import params_applier
 
         applier = params_applier(params)
+    from spotadvisor.config import limits
+
+    if replicas is not None:
+        limits.check_replicas(replicas, "--replicas")
+    if trials is not None:
+        limits.check_trials(trials)
     measured = _measured(ctx, min_exposure, rates_window) if rates is Rates.measured else None
     fleet = _fleet(workload, replicas, sla, risk, cold_start, throughput, trials, quick, seed)
     if applier is not None:  # the risk: block now, so --save-fleet writes it; pools in search
@@ -256,6 +262,8 @@ def recommend(
             budget_usd_per_month=budget,
             on_progress=report,
             adjust=_adjust(applier, measured),
+            replicas_field="--replicas" if replicas is not None else "workload.replicas",
+            trials_field="--trials" if trials is not None else "trials",
         )
     for line in measured.notes if measured else []:
         note(f"note: {line}")

@@ -14,7 +14,7 @@ from spotadvisor.commands.common import OUTPUT_OPTION, cli_state, emit, handle_e
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from spotadvisor.replay import FleetReplay
+    from spotadvisor.replay import Fleet, FleetReplay, ReplayConfig
     from spotadvisor.traces import ZoneTrace
 
 
@@ -131,6 +131,23 @@ def replay(
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Replay serving policies over real spot traces: availability, cost and preemptions."""
+    from spotadvisor.config import limits
+
+    limits.check_trials(trials)
+    for flag, count in (
+        ("--replicas", replicas),
+        ("--overprovision", overprovision),
+        ("--on-demand-replicas", on_demand_replicas),
+    ):
+        limits.check_replicas(count, flag)
+    if offsets > limits.MAX_OFFSETS:
+        from spotadvisor.config.values import Where
+        from spotadvisor.errors import COMMAND_LINE
+
+        raise Where(COMMAND_LINE, "--offsets").error(
+            f"{offsets:,} windows per policy is more than spotadvisor replays",
+            f"write at most {limits.MAX_OFFSETS:,}; 20 windows already show the spread",
+        )
     if prices:
         _price_backtest(ctx, traces, start, end, trials, seed, output_format, output)
         return
@@ -177,10 +194,12 @@ def replay(
             config, basis = dataclasses.replace(base, spot_price_ratio=found.ratio), found.basis
         else:
             config, basis = base, "--spot-price-ratio"
+        policies = [p for p in POLICIES if p in chosen]
+        _check_replay_size(fleet, config, len(policies), window_seconds, offsets)
         result = replay_fleet(
             fleet,
             config,
-            policies=[p for p in POLICIES if p in chosen],
+            policies=policies,
             window_seconds=window_seconds,
             offsets=offsets,
             seed=seed,
@@ -189,6 +208,56 @@ def replay(
         replays.append(result)
         bases.append(basis)
     _render(replays, bases, output_format, output)
+
+
+def _check_replay_size(
+    fleet: Fleet, config: ReplayConfig, policies: int, window_seconds: float, offsets: int
+) -> None:
+    """Refuse a replay that would take hours, naming the input to turn down.
+
+    A replay steps every slot through every tick of every window of every policy, in
+    Python: its work is ``policies x offsets x window ticks x slots`` slot-ticks, counted
+    as events of ``spotadvisor.config.limits.MAX_EVENTS`` (about 70 ns each, measured).
+    """
+    from spotadvisor.config import limits
+    from spotadvisor.config.values import number_text
+    from spotadvisor.errors import COMMAND_LINE
+
+    ticks = fleet.counts.shape[1]
+    window = max(1, min(ticks, round(window_seconds / fleet.gap_seconds)))
+    extra = config.overprovision + config.on_demand_replicas
+
+    def work(replicas: float, windows: float, length: float) -> limits.Cost:
+        slots = replicas + extra + fleet.counts.shape[0]
+        return limits.Cost(0.0, policies * windows * length * slots)
+
+    knobs = [
+        limits.Knob(
+            COMMAND_LINE,
+            "--replicas",
+            config.replicas,
+            lambda n: f"{number_text(int(n))} replicas",
+            1,
+            lambda n: work(n, offsets, window),
+        ),
+        limits.Knob(
+            COMMAND_LINE,
+            "--offsets",
+            offsets,
+            lambda n: f"{number_text(int(n))} windows",
+            1,
+            lambda n: work(config.replicas, n, window),
+        ),
+        limits.Knob(
+            COMMAND_LINE,
+            "--window",
+            window,
+            lambda n: f"a window of {limits.horizon_text(n * fleet.gap_seconds / 3600)}",
+            1,
+            lambda n: work(config.replicas, offsets, n),
+        ),
+    ]
+    limits.check_run(knobs, work(config.replicas, offsets, window), budget=float("inf"))
 
 
 def _describe(label: str, traces: tuple[ZoneTrace, ...], result: FleetReplay, basis: str) -> None:
@@ -243,6 +312,18 @@ def _render(
             print_renderable(table)
         else:
             emit(renderable_text(table), output)
+
+
+def _check_backtest_size(path: Path, first: datetime, last: datetime, trials: int) -> None:
+    """Refuse a price backtest too large for this machine: two runs over the window."""
+    from spotadvisor.config import limits, load_fleet
+
+    hours = (last - first).total_seconds() / 3600
+    if hours <= 0:
+        return  # the backtest says what is wrong with the window
+    limits.check_horizon(hours, "--to", "a window")
+    fleet = dataclasses.replace(load_fleet(path), trials=trials, horizon_hours=hours)
+    limits.check_fleet(fleet, trials_from_cli=True, horizon_field="--to", runs=2)
 
 
 def _moment(text: str | None, flag: str) -> datetime:
@@ -310,9 +391,9 @@ def _price_backtest(
                 f"{(history_end - timedelta(days=28)):%Y-%m-%d} --to {_date_option(history_end)}"
             )
         raise UsageError("--prices needs --to", field="--to", fix=fix)
-    _, result = backtest_fleet(
-        store, paths[0], first, _moment(end, "--to"), trials=trials, seed=seed
-    )
+    last = _moment(end, "--to")
+    _check_backtest_size(paths[0], first, last, trials)
+    _, result = backtest_fleet(store, paths[0], first, last, trials=trials, seed=seed)
     for pool in result.pools:
         if pool.note:
             note(pool.note)

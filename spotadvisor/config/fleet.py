@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from spotadvisor.bands import parse_band
-from spotadvisor.config.load import check_baseline, parse_load, parse_scaling
+from spotadvisor.config import limits
+from spotadvisor.config.load import check_baseline, check_load_steps, parse_load, parse_scaling
 from spotadvisor.config.scenarios import parse_scenarios
 from spotadvisor.config.sections import Section
 from spotadvisor.config.specs import (
@@ -40,6 +41,7 @@ from spotadvisor.config.values import (
     as_text,
     as_whole,
     describe,
+    shown,
 )
 from spotadvisor.config.zones import check_zone
 from spotadvisor.errors import did_you_mean
@@ -111,12 +113,42 @@ _KNOWN_GPUS = (*GPU_MODELS, "A100-80GB", "A100-40GB", "V100-32GB", "H100-NVL")
 _POOL_EXAMPLE = "{cloud: aws, region: us-east-1, instance: p4d.24xlarge, market: spot, count: 2}"
 
 
-def _whole(minimum: int) -> Callable[[object, Where], int]:
-    return lambda value, where: as_whole(value, where, minimum=minimum)
+_REPLICAS_WHY = "no quota comes near it, and a trial's memory and time grow with it"
 
 
-def _number(*, above_zero: bool = False) -> Callable[[object, Where], float]:
-    return lambda value, where: as_number(value, where, above=above_zero)
+def _whole(
+    minimum: int, maximum: int | None = None, why: str = "", noun: str = ""
+) -> Callable[[object, Where], int]:
+    return lambda value, where: as_whole(
+        value, where, minimum=minimum, maximum=maximum, why=why, noun=noun
+    )
+
+
+def _replicas(minimum: int) -> Callable[[object, Where], int]:
+    return _whole(minimum, limits.MAX_REPLICAS, _REPLICAS_WHY, "replicas")
+
+
+def _number(
+    *, above_zero: bool = False, maximum: float | None = None, why: str = ""
+) -> Callable[[object, Where], float]:
+    return lambda value, where: as_number(value, where, above=above_zero, maximum=maximum, why=why)
+
+
+_price = _number(
+    above_zero=True, maximum=limits.MAX_PRICE_PER_HOUR, why="prices are USD per instance-hour"
+)
+_per_month = _number(maximum=limits.MAX_RATE_PER_MONTH, why="that is one a minute")
+
+
+def _horizon(value: object, where: Where) -> float:
+    hours = as_hours(value, where, positive=True)
+    if hours > limits.MAX_HORIZON_HOURS:
+        raise where.error(
+            f"a horizon of {limits.horizon_text(hours)} is more than spotadvisor simulates "
+            "(at most 3650d, ten years)",
+            "give one period, e.g. 30d for a month or 365d for a year",
+        )
+    return hours
 
 
 def _fraction(value: object, where: Where) -> float:
@@ -176,9 +208,18 @@ def parse_fleet(doc: object, *, origin: str) -> FleetFile:
         origin=origin,
         workload=workload,
         sla=top.optional("sla", _sla, Sla()),
-        horizon_hours=top.optional("horizon", _positive_hours, 30 * 24.0),
-        trials=top.optional("trials", _whole(1), 2000),
-        seed=top.maybe("seed", _whole(0)),
+        horizon_hours=top.optional("horizon", _horizon, 30 * 24.0),
+        trials=top.optional(
+            "trials",
+            _whole(
+                1,
+                limits.MAX_TRIALS,
+                "10^6 trials already give a breach probability to 0.02 points",
+                "trials",
+            ),
+            2000,
+        ),
+        seed=top.maybe("seed", _whole(0, limits.MAX_SEED, "seeds are 64-bit")),
         pools=_pools(top.data["fleet"], top.at("fleet")) if "fleet" in top.data else (),
         policy=top.optional("policy", _policy, Policy()),
         risk=risk,
@@ -188,6 +229,7 @@ def parse_fleet(doc: object, *, origin: str) -> FleetFile:
         scenarios=top.optional("scenarios", parse_scenarios, ()),
     )
     check_baseline(fleet, top.at("scaling"))
+    check_load_steps(workload.load, fleet.horizon_hours, top.at("workload").key("load"))
     return fleet
 
 
@@ -210,22 +252,42 @@ def _workload(value: object, where: Where) -> Workload:
         if load is not None
         else sec.required(
             "replicas",
-            _whole(1),
+            _replicas(1),
             "add replicas: N, the ready replicas the load needs (or load: for a profile)",
         ),
-        gpus_per_replica=sec.maybe("gpus_per_replica", _whole(1)),
-        gpu_memory_gb_per_replica=sec.maybe("gpu_memory_gb_per_replica", _number(above_zero=True)),
+        gpus_per_replica=sec.maybe(
+            "gpus_per_replica",
+            _whole(1, limits.MAX_REPLICAS, "no instance type comes near it", "GPUs"),
+        ),
+        gpu_memory_gb_per_replica=sec.maybe(
+            "gpu_memory_gb_per_replica",
+            _number(above_zero=True, maximum=limits.MAX_GPU_MEMORY_GB, why="GB per replica"),
+        ),
         gpu=sec.optional("gpu", _gpu_models, ()),
         cold_start_hours=sec.optional("cold_start", as_hours, 10 / 60),
         cold_start_distribution=sec.optional("cold_start_dist", _distribution, "fixed"),
-        request_rate_per_s=sec.optional("request_rate", _number(), 0.0),
-        request_duration_s=sec.optional("request_duration", as_seconds, 20.0),
+        request_rate_per_s=sec.optional(
+            "request_rate",
+            _number(maximum=limits.MAX_REQUEST_RATE, why="requests per second per replica"),
+            0.0,
+        ),
+        request_duration_s=sec.optional("request_duration", _request_duration, 20.0),
         request_duration_distribution=sec.optional(
             "request_duration_dist", _distribution, "exponential"
         ),
         throughput_tokens_per_s=sec.maybe("throughput", _number(above_zero=True)),
         load=load,
     )
+
+
+def _request_duration(value: object, where: Where) -> float:
+    seconds = as_seconds(value, where)
+    if seconds > limits.MAX_REQUEST_DURATION_S:
+        raise where.error(
+            f"{shown(str(value))} is longer than a request can run here (at most 1d)",
+            "give the mean time to finish one request, e.g. 20s",
+        )
+    return seconds
 
 
 def _distribution(value: object, where: Where) -> Distribution:
@@ -284,7 +346,7 @@ def _risk(value: object, where: Where) -> tuple[RiskSettings, bool]:
     )
     settings = RiskSettings(
         bulk_reclaims_per_month=sec.optional(
-            "bulk_reclaims_per_month", _number(), DEFAULT_RISK.bulk_reclaims_per_month
+            "bulk_reclaims_per_month", _per_month, DEFAULT_RISK.bulk_reclaims_per_month
         ),
         bulk_fraction=sec.optional("bulk_fraction", _fraction, DEFAULT_RISK.bulk_fraction),
         stockout_hours=sec.optional("stockout", as_hours, DEFAULT_RISK.stockout_hours),
@@ -303,7 +365,7 @@ def _policy(value: object, where: Where) -> Policy:
             "on_preemption", lambda v, w: as_choice(v, w, ON_PREEMPTION), "relaunch-same-pool"
         ),
         fallback_after_hours=sec.maybe("fallback_after", as_hours),
-        overprovision=sec.optional("overprovision", _whole(0), 0),
+        overprovision=sec.optional("overprovision", _replicas(0), 0),
     )
 
 
@@ -345,9 +407,9 @@ def _pool(value: object, where: Where, index: int) -> PoolSpec:
         market=sec.required(
             "market", lambda v, w: as_choice(v, w, MARKETS), "add market: spot or on-demand"
         ),
-        count=sec.required("count", _whole(0), "add count: N, the replicas in this pool"),
-        price_per_hour=sec.maybe("price_per_hour", _number(above_zero=True)),
-        on_demand_price_per_hour=sec.maybe("on_demand_price_per_hour", _number(above_zero=True)),
+        count=sec.required("count", _replicas(0), "add count: N, the replicas in this pool"),
+        price_per_hour=sec.maybe("price_per_hour", _price),
+        on_demand_price_per_hour=sec.maybe("on_demand_price_per_hour", _price),
         interruption=sec.maybe("interruption", _interruption),
         risk=sec.maybe("risk", _pool_risk),
     )
@@ -386,9 +448,19 @@ def _interruption(value: object, where: Where) -> InterruptionOverride:
         )
     return InterruptionOverride(
         band=sec.maybe("band", _band),
-        monthly_rate=sec.maybe("monthly_rate", _number()),
-        mean_time_to_preemption_hours=sec.maybe("mean_time_to_preemption", _positive_hours),
+        monthly_rate=sec.maybe("monthly_rate", _per_month),
+        mean_time_to_preemption_hours=sec.maybe("mean_time_to_preemption", _time_to_preemption),
     )
+
+
+def _time_to_preemption(value: object, where: Where) -> float:
+    hours = _positive_hours(value, where)
+    if hours < limits.MIN_MEAN_TIME_TO_PREEMPTION_HOURS:
+        raise where.error(
+            f"{shown(str(value))} is shorter than spotadvisor simulates (at least 1m)",
+            "give the mean time a spot instance runs before its notice, e.g. 10d",
+        )
+    return hours
 
 
 def _band(value: object, where: Where) -> str:
@@ -410,7 +482,7 @@ def _pool_risk(value: object, where: Where) -> PoolRisk:
         fix=f"write risk: as a mapping with {', '.join(POOL_RISK_KEYS)}",
     )
     return PoolRisk(
-        bulk_reclaims_per_month=sec.maybe("bulk_reclaims_per_month", _number()),
+        bulk_reclaims_per_month=sec.maybe("bulk_reclaims_per_month", _per_month),
         bulk_fraction=sec.maybe("bulk_fraction", _fraction),
         stockout_hours=sec.maybe("stockout", as_hours),
     )

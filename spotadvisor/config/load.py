@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from spotadvisor.config.values import (
     as_number,
     as_text,
     as_whole,
+    shown,
 )
 from spotadvisor.errors import UsageError, did_you_mean
 from spotadvisor.sim.load import Demand, LoadModel
@@ -93,8 +95,10 @@ class LoadSpec:
         if self.profile is not None:
             return max(self.profile)
         if self.series is not None and self.requests_per_replica:
-            top = math.ceil(max(self.series) / self.requests_per_replica - 1e-9)
-            return min(top, self.max_replicas) if self.max_replicas else top
+            top = max(self.series) / self.requests_per_replica
+            if self.max_replicas and top > self.max_replicas:
+                return self.max_replicas
+            return math.ceil(top - 1e-9)
         return None
 
 
@@ -126,6 +130,45 @@ class Scaling:
     prewarm_hours: float = 0.0
     cooldown_hours: float = 5 / 60
     critical_share: float = 0.0
+
+
+def _replicas(minimum: int) -> Callable[[object, Where], int]:
+    """Replicas needed: a whole number from ``minimum`` to MAX_REPLICAS."""
+    from spotadvisor.config.limits import MAX_REPLICAS
+
+    return lambda value, where: as_whole(
+        value,
+        where,
+        minimum=minimum,
+        maximum=MAX_REPLICAS,
+        why="no quota comes near it, and a trial's memory and time grow with it",
+        noun="replicas",
+    )
+
+
+def check_load_steps(spec: LoadSpec | None, horizon_hours: float, where: Where) -> None:
+    """Refuse a load whose demand curve over the horizon would have too many steps.
+
+    A CSV series is repeated over the horizon, one step per ``interval``: ``1s`` over a
+    year is 31 million steps, each held several times while the run is planned.
+    """
+    from spotadvisor.config.limits import check_demand_steps, demand_steps
+
+    if spec is None or spec.profile is not None:
+        return  # a profile has two steps an hour at most: the horizon's cap bounds it
+    steps = demand_steps(False, spec.interval_hours, horizon_hours)
+    check_demand_steps(
+        steps,
+        origin=where.origin,
+        field=where.key("interval").path,
+        interval_text=_hours_text(spec.interval_hours),
+        horizon_hours=horizon_hours,
+    )
+
+
+def _hours_text(hours: float) -> str:
+    seconds = hours * 3600
+    return f"{seconds:g}s" if seconds < 60 else f"{seconds / 60:g}m"
 
 
 def parse_load(value: object, where: Where) -> LoadSpec:
@@ -165,7 +208,7 @@ def parse_load(value: object, where: Where) -> LoadSpec:
             lambda v, w: as_number(v, w, above=True),
             "add requests_per_replica: N, the requests per interval one replica serves",
         ),
-        max_replicas=sec.maybe("max_replicas", lambda v, w: as_whole(v, w, minimum=1)),
+        max_replicas=sec.maybe("max_replicas", _replicas(1)),
         start=sec.optional("start", _date, DEFAULT_START),
     )
 
@@ -209,7 +252,7 @@ def _profile(value: object, where: Where) -> tuple[int, ...]:
             f"a profile has 24 (daily) or 168 (weekly) hourly values, got {got}",
             "list the replicas needed in each hour, e.g. [2, 2, 2, 3, 5, 8, ...]",
         )
-    out = tuple(as_whole(item, where.item(i), minimum=0) for i, item in enumerate(value))
+    out = tuple(_replicas(0)(item, where.item(i)) for i, item in enumerate(value))
     if max(out) == 0:
         raise where.error("the profile never needs a replica", "give at least one value >= 1")
     return out
@@ -227,15 +270,29 @@ def _timezone(value: object, where: Where) -> str:
     return name
 
 
+#: Dates a load may start on: the horizon (up to ten years) must end within the calendar.
+FIRST_START, LAST_START = date(1970, 1, 1), date(2200, 12, 31)
+
+
 def _date(value: object, where: Where) -> date:
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(as_text(value, where))
-    except ValueError:
-        raise where.error(f"{value!r} is not a date", "write a date such as 2024-01-01") from None
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        text = as_text(value, where)
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise where.error(
+                f"{shown(text)} is not a date", "write a date such as 2024-01-01"
+            ) from None
+    if not FIRST_START <= day <= LAST_START:
+        raise where.error(
+            f"{day.isoformat()} is outside the dates a load may start on",
+            f"give a date from {FIRST_START.isoformat()} to {LAST_START.isoformat()}",
+        )
+    return day
 
 
 def read_series(spec: LoadSpec, origin: str) -> LoadSpec:
@@ -279,7 +336,25 @@ def read_series(spec: LoadSpec, origin: str) -> LoadSpec:
         if not math.isfinite(number) or number < 0:
             raise where.error(f"{path} line {line}: {number} requests", "counts must be >= 0")
         values.append(number)
-    return replace(spec, series=tuple(values))
+    read = replace(spec, series=tuple(values))
+    _check_peak(read, path, origin)
+    return read
+
+
+def _check_peak(spec: LoadSpec, path: Path, origin: str) -> None:
+    """The replicas a CSV load needs at its peak must be a fleet's, not a typo's."""
+    from spotadvisor.config.limits import MAX_REPLICAS
+
+    if spec.max_replicas is not None or not spec.series or not spec.requests_per_replica:
+        return
+    top = max(spec.series) / spec.requests_per_replica
+    if top > MAX_REPLICAS:
+        raise Where(origin, "workload.load.requests_per_replica").error(
+            f"{path} needs up to {top:,.0f} replicas at {spec.requests_per_replica:g} "
+            f"requests per replica, more than spotadvisor simulates ({MAX_REPLICAS:,})",
+            "check requests_per_replica (requests per interval one replica serves), "
+            "or cap the fleet with max_replicas",
+        )
 
 
 def demand_of(spec: LoadSpec, horizon_hours: float) -> Demand:
@@ -300,9 +375,10 @@ def demand_of(spec: LoadSpec, horizon_hours: float) -> Demand:
     series = np.asarray(spec.series, dtype=np.float64)
     steps = math.ceil(horizon_hours / spec.interval_hours - 1e-9)
     counts = np.resize(series, steps)
-    replicas = np.ceil(counts / spec.requests_per_replica - 1e-9).astype(np.int64)
-    if spec.max_replicas is not None:
-        replicas = np.minimum(replicas, spec.max_replicas)
+    needed = counts / spec.requests_per_replica
+    if spec.max_replicas is not None:  # before the cast: a huge ratio is no int64
+        needed = np.minimum(needed, spec.max_replicas)
+    replicas = np.ceil(needed - 1e-9).astype(np.int64)
     times = np.arange(steps) * spec.interval_hours
     change = np.concatenate(([True], replicas[1:] != replicas[:-1]))
     return Demand(tuple(times[change].tolist()), tuple(int(r) for r in replicas[change]))

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from spotadvisor.config.values import Where, as_fraction, as_hours, as_number
+from spotadvisor.config.values import Where, as_fraction, as_hours, as_number, describe
 from spotadvisor.errors import COMMAND_LINE, did_you_mean
 from spotadvisor.sim.model import PoolModel
 from spotadvisor.sim.scenarios import ScenarioEvent
@@ -93,7 +93,7 @@ def parse_scenario(text: object, where: Where) -> ScenarioSpec:
     """Parse one scenario; errors name the place and give an example of the form."""
     if not isinstance(text, str):
         raise where.error(
-            f"expected a scenario such as {EXAMPLES['zone-outage']}, got {text!r}",
+            f"expected a scenario such as {EXAMPLES['zone-outage']}, got {describe(text)}",
             "write each scenario as text: KIND:WHAT@T+DURATION",
         )
     raw = text.strip()

@@ -34,6 +34,12 @@ _TERM = r"(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]+)"
 _DURATION = re.compile(rf"^(?:{_TERM}\s*)+$")
 _TERMS = re.compile(_TERM)
 _BOOL_NOTE = "YAML reads yes/no/on/off/true/false as booleans"
+#: The longest duration accepted anywhere [h]: 100 years (36500d). Every duration a
+#: user writes (a cold start, a horizon, a notice, --since) is far shorter, and a date
+#: that far ahead or back would leave the calendar (year 1 to 9999).
+MAX_DURATION_HOURS = 36_500 * 24.0
+_MAX_DURATION_TEXT = "36500d (100 years)"
+_SHOWN = 40  # characters of a long value shown in an error
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,43 @@ class Where:
         return UsageError(message, file=self.origin, field=self.path, fix=fix)
 
 
+def number_text(value: int | float) -> str:
+    """A number for an error message, ``1,000,000`` or ``2.5``, whatever its size.
+
+    Integers are written in full up to 20 digits (a 64-bit seed), larger ones as
+    ``1.0e+30``; Python refuses to print an int of more than 4,300 digits (a YAML file
+    can hold one), so a number beyond floats is described by its length.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{value:g}"
+    if abs(value) < 10**20:
+        return f"{value:,}"
+    try:
+        return f"{float(value):.1e}"
+    except OverflowError:
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1
+        return f"a number of about {digits:,} digits"
+
+
+def _huge(text: str) -> bool:
+    """Whether ``number_text`` described a number by its length."""
+    return text.startswith("a number")
+
+
+def shown(text: str) -> str:
+    """``repr`` of a text for an error message, cut to a readable length."""
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return repr(text[:_SHOWN]) + f"... ({len(text):,} characters)"
+
+
+def _said(value: object) -> str:
+    """A value as the user wrote it: text quoted, anything else described."""
+    return shown(value) if isinstance(value, str) else describe(value)
+
+
 def describe(value: object) -> str:
     """How a YAML value reads in an error message: ``a list``, ``the text '4'``, ``true``."""
     if value is None:
@@ -71,12 +114,15 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {shown(value)}"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    if isinstance(value, int):
+        return number_text(value) if abs(value) >= 1000 else repr(value)
+    text = repr(value)
+    return shown(text)[1:-1] if len(text) > _SHOWN else text
 
 
 def is_number(value: object) -> TypeGuard[int | float]:
@@ -113,14 +159,29 @@ def _finite(value: int | float, where: Where) -> float:
     try:
         number = float(value)
     except OverflowError:
-        raise where.error(f"the number {value} is too large", "write a smaller number") from None
+        text = number_text(value)
+        raise where.error(
+            f"{text if _huge(text) else f'the number {text}'} is too large",
+            "write a smaller number",
+        ) from None
     if not math.isfinite(number):
         raise where.error(f"expected a finite number, got {number}", "write a finite number")
     return number
 
 
-def as_number(value: object, where: Where, *, minimum: float = 0.0, above: bool = False) -> float:
-    """A finite number >= ``minimum`` (> ``minimum`` when ``above``), as a float."""
+def as_number(
+    value: object,
+    where: Where,
+    *,
+    minimum: float = 0.0,
+    above: bool = False,
+    maximum: float | None = None,
+    why: str = "",
+) -> float:
+    """A finite number >= ``minimum`` (> ``minimum`` when ``above``), as a float.
+
+    ``maximum`` caps it (``why`` says why, in the error).
+    """
     if not is_number(value):
         raise _not_a_number(value, where, "2.5")
     number = _finite(value, where)
@@ -130,30 +191,59 @@ def as_number(value: object, where: Where, *, minimum: float = 0.0, above: bool 
             f"must be {relation} {minimum:g}, got {number:g}",
             f"write a number {relation} {minimum:g}",
         )
+    if maximum is not None and number > maximum:
+        raise _too_large(number_text(number), number_text(maximum), where, why)
     return number
 
 
-def as_whole(value: object, where: Where, *, minimum: int = 0) -> int:
-    """A whole number >= ``minimum``; ``4.0`` is accepted as 4, ``4.5`` is not."""
+def _too_large(value: str, maximum: str, where: Where, why: str, noun: str = "") -> UsageError:
+    reason = f" ({why})" if why else ""
+    value = f"{value} {noun}" if noun and not _huge(value) else value
+    return where.error(
+        f"{value} is more than spotadvisor accepts here{reason}", f"write at most {maximum}"
+    )
+
+
+def as_whole(
+    value: object,
+    where: Where,
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+    why: str = "",
+    noun: str = "",
+) -> int:
+    """A whole number >= ``minimum``; ``4.0`` is accepted as 4, ``4.5`` is not.
+
+    ``maximum`` caps it (``why`` says why, and ``noun`` what it counts, in the error).
+    """
     if not is_number(value):
         raise _not_a_number(value, where, str(max(minimum, 1)))
     if isinstance(value, float):
         if not value.is_integer():
             raise where.error(
-                f"expected a whole number, got {value!r}", "round it to a whole number"
+                f"expected a whole number, got {describe(value)}", "round it to a whole number"
             )
         value = int(value)
     if value < minimum:
         raise where.error(
-            f"must be at least {minimum}, got {value}", f"write a whole number >= {minimum}"
+            f"must be at least {minimum}, got {number_text(value)}",
+            f"write a whole number >= {minimum}",
         )
+    if maximum is not None and value > maximum:
+        raise _too_large(number_text(value), number_text(maximum), where, why, noun)
     return value
 
 
 def as_text(value: object, where: Where) -> str:
     """Non-empty text; YAML numbers such as Azure zone ``1`` are accepted as text."""
     if is_number(value):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python prints
+            raise where.error(
+                f"expected a name, got {number_text(value)}", "write a plain name"
+            ) from None
     if not isinstance(value, str):
         raise where.error(
             f"expected text, got {describe(value)}",
@@ -175,9 +265,9 @@ def as_choice(value: object, where: Where, choices: tuple[S, ...]) -> S:
     for choice in choices:
         if choice == text:
             return choice
-    hint = did_you_mean(text, choices)
+    hint = did_you_mean(text[:100], choices)
     listing = f"the choices are {', '.join(choices)}"
-    raise where.error(f"unknown value {value!r}", f"{hint} ({listing})" if hint else listing)
+    raise where.error(f"unknown value {shown(value)}", f"{hint} ({listing})" if hint else listing)
 
 
 def _duration_seconds(value: object, where: Where) -> Fraction:
@@ -188,9 +278,11 @@ def _duration_seconds(value: object, where: Where) -> Fraction:
             "write a duration such as 10m (units s, m, h, d, w)",
         )
     if is_number(value) and not (isinstance(value, float) and not math.isfinite(value)):
-        number = str(value) if isinstance(value, int) else f"{value:g}"
+        number = number_text(value).replace(",", "")
+        number = "10" if _huge(number) or "e" in number else number
+        what = describe(value)
         raise where.error(
-            f"the number {value!r} has no unit",
+            f"{what if _huge(what) else f'the number {what}'} has no unit",
             f"write {number}m, {number}h or another unit (s, m, h, d, w)",
         )
     if not isinstance(value, str):
@@ -201,20 +293,30 @@ def _duration_seconds(value: object, where: Where) -> Fraction:
     text = value.strip()
     if text.startswith("-"):
         raise where.error(
-            f"durations cannot be negative, got {value!r}", "write a duration >= 0 such as 10m"
+            f"durations cannot be negative, got {shown(value)}",
+            "write a duration >= 0 such as 10m",
         )
     if _looks_numeric(text):
+        short = text if len(text) <= _SHOWN else "10"
         raise where.error(
-            f"the number {value!r} has no unit",
-            f"write {text}m, {text}h or another unit (s, m, h, d, w)",
+            f"the number {shown(value)} has no unit",
+            f"write {short}m, {short}h or another unit (s, m, h, d, w)",
         )
     if not _DURATION.match(text):
         raise where.error(
-            f"{value!r} is not a duration",
+            f"{shown(value)} is not a duration",
             "write a number and a unit such as 90s, 5m, 4h, 30d or 1h30m",
         )
     terms = _TERMS.findall(text)
-    return sum((Fraction(n) * UNIT_SECONDS[_unit(u, value, where)] for n, u in terms), Fraction(0))
+    seconds = sum(
+        (Fraction(n) * UNIT_SECONDS[_unit(u, value, where)] for n, u in terms), Fraction(0)
+    )
+    if seconds > Fraction(MAX_DURATION_HOURS) * 3600:
+        raise where.error(
+            f"duration {shown(value)} is too long: the longest accepted is {_MAX_DURATION_TEXT}",
+            "write a shorter duration",
+        )
+    return seconds
 
 
 def _unit(unit: str, value: str, where: Where) -> str:
@@ -229,14 +331,16 @@ def _unit(unit: str, value: str, where: Where) -> str:
             did_you_mean(unit, _UNIT_ALIASES)
             or "use the units s, m, h, d or w, e.g. 90s, 5m, 4h, 30d"
         )
-    raise where.error(f"unknown unit {unit!r} in duration {value!r}", fix)
+    raise where.error(f"unknown unit {shown(unit)} in duration {shown(value)}", fix)
 
 
 def _to_float(exact: Fraction, value: object, where: Where) -> float:
     try:
         return float(exact)
     except OverflowError:
-        raise where.error(f"duration {value!r} is too long", "write a shorter duration") from None
+        raise where.error(
+            f"duration {_said(value)} is too long", "write a shorter duration"
+        ) from None
 
 
 def as_hours(value: object, where: Where, *, positive: bool = False) -> float:
@@ -244,7 +348,7 @@ def as_hours(value: object, where: Where, *, positive: bool = False) -> float:
     hours = _to_float(_duration_seconds(value, where) / 3600, value, where)
     if positive and hours == 0:
         raise where.error(
-            f"{value!r} must be longer than zero", "write a duration > 0 such as 6h or 30d"
+            f"{_said(value)} must be longer than zero", "write a duration > 0 such as 6h or 30d"
         )
     return hours
 
@@ -287,7 +391,9 @@ def as_fraction(value: object, where: Where, *, percent: bool) -> float:
     if isinstance(value, str) and value.strip().endswith("%"):
         number = value.strip()[:-1].strip()
         if not _looks_numeric(number) or not math.isfinite(float(number)):
-            raise where.error(f"{value!r} is not a percentage", "write a percentage such as '5%'")
+            raise where.error(
+                f"{shown(value)} is not a percentage", "write a percentage such as '5%'"
+            )
         fraction = _fraction_of_percent(number)
     elif is_number(value):
         number = repr(_finite(value, where))
@@ -300,7 +406,7 @@ def as_fraction(value: object, where: Where, *, percent: bool) -> float:
     else:
         raise _not_a_number(value, where, "99.9" if percent else "0.05 or '5%'")
     if not 0 <= fraction <= 1:
-        raise where.error(f"{value!r} is outside 0-100%", "write a value between 0% and 100%")
+        raise where.error(f"{_said(value)} is outside 0-100%", "write a value between 0% and 100%")
     return float(fraction)
 
 
@@ -310,7 +416,7 @@ def as_availability(value: object, where: Where) -> float:
     A bare number up to 1 is refused: ``0.999`` would mean 0.999 % availability, which
     nobody means, and taking it as the fraction would be a guess.
     """
-    if is_number(value) and 0 < float(value) <= 1:
+    if is_number(value) and 0 < value <= 1:
         number = float(value)
         better = f"{number * 100:g}" if number < 1 else "99.9"
         raise where.error(
@@ -320,7 +426,8 @@ def as_availability(value: object, where: Where) -> float:
     fraction = as_fraction(value, where, percent=True)
     if not 0 < fraction < 1:
         raise where.error(
-            f"{value!r} is not between 0% and 100% (exclusive)", "write a target such as 99.9"
+            f"{_said(value)} is not between 0% and 100% (exclusive)",
+            "write a target such as 99.9",
         )
     return fraction
 

@@ -1,16 +1,28 @@
-"""Reading a YAML file a user wrote: one-line errors with the line number, no duplicate keys."""
+"""Reading a YAML file a user wrote: one-line errors with the line number, no duplicate keys.
+
+Every file the CLI reads as YAML (fleet files, parameter files, gate policies, a fleet
+read from git) comes through here, so the checks hold for all of them: a key given
+twice, a document nested deeper than :data:`MAX_NESTING` levels (PyYAML composes
+nodes recursively, and Python's stack would overflow), and an integer with more digits
+than Python converts are one-line errors naming the file, never a traceback.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode
+from yaml.nodes import MappingNode, Node
 
 from spotadvisor.errors import UsageError
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: Deepest nesting of lists and mappings accepted. A fleet file needs 4 levels
+#: (``fleet[0].risk.stockout``); PyYAML needs 3 Python frames per level, so 100 levels
+#: stay well inside Python's default limit of 1,000 frames whatever called the loader.
+MAX_NESTING = 100
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -19,6 +31,24 @@ class _StrictLoader(yaml.SafeLoader):
     Plain ``safe_load`` keeps the last value silently, so a second ``workload:`` would
     hide the first.
     """
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        """Refuse a node nested deeper than MAX_NESTING before Python's stack runs out."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise ComposerError(
+                    None,
+                    None,
+                    f"lists and mappings nested deeper than {MAX_NESTING} levels",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[object, object]:
         first_line: dict[object, int] = {}
@@ -49,15 +79,7 @@ def read_yaml(path: Path) -> object:
     UsageError
         When the file cannot be read or is not valid YAML; the message gives the line.
     """
-    text = _read_text(path)
-    try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except yaml.MarkedYAMLError as error:
-        raise _syntax_error(error, path) from None
-    except yaml.YAMLError as error:
-        raise UsageError(
-            f"invalid YAML: {error}", file=str(path), field="", fix="fix the YAML syntax"
-        ) from None
+    return load_yaml_text(_read_text(path), str(path))
 
 
 def load_yaml_text(text: str, origin: str) -> object:
@@ -69,6 +91,22 @@ def load_yaml_text(text: str, origin: str) -> object:
     except yaml.YAMLError as error:
         raise UsageError(
             f"invalid YAML: {error}", file=origin, field="", fix="fix the YAML syntax"
+        ) from None
+    except RecursionError:  # nesting within MAX_NESTING on a stack already deep
+        raise UsageError(
+            f"lists and mappings nested too deep (more than {MAX_NESTING} levels)",
+            file=origin,
+            field="",
+            fix=f"nest at most {MAX_NESTING} levels",
+        ) from None
+    except ValueError as error:  # int('9' * 5000): Python converts at most 4,300 digits
+        if "digits" not in str(error):
+            raise
+        raise UsageError(
+            "a number has more digits than Python reads (4,300)",
+            file=origin,
+            field="",
+            fix="write a smaller number",
         ) from None
 
 
@@ -118,4 +156,6 @@ def _syntax_fix(error: yaml.MarkedYAMLError) -> str:
         return "quote values that start with a symbol such as > or |, e.g. band: '>20%'"
     if "single document" in context:
         return "keep one document: remove the '---' line and what follows, or merge them"
+    if "nested deeper" in problem:
+        return f"nest at most {MAX_NESTING} levels (a fleet file needs fewer than 10)"
     return "check the indentation and the ':' after each key on that line"

@@ -84,13 +84,17 @@ def recommend(
     budget_usd_per_month: float | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
     adjust: Callable[[FleetFile], FleetFile] | None = None,
+    replicas_field: str = "workload.replicas",
+    trials_field: str = "trials",
 ) -> Recommendation:
     """Search, evaluate and rank mixes for the workload of ``fleet``.
 
     ``seed`` None derives the seed from the request, the tables read and the resolved
     pools (``spotadvisor.seeds``): the same request on the same data gives the same
     answer. ``adjust`` rewrites the candidate pools before they are resolved
-    (``--params``, ``--rates measured``).
+    (``--params``, ``--rates measured``). ``replicas_field`` and ``trials_field`` say
+    where the replicas and trials were given (``--replicas``, ``--trials``), for the
+    error when the search would not fit this machine.
     """
     offers = load_table(store, OFFERS)
     bands = load_table(store, INTERRUPTION_HISTORY)
@@ -114,6 +118,8 @@ def recommend(
         on_progress=on_progress,
         adjust=adjust,
         data_identity=[offers.digest, bands.digest],
+        replicas_field=replicas_field,
+        trials_field=trials_field,
     )
     metrics = [e.metrics for e in result.evaluated]
     order = ranking(metrics, fleet.sla.max_breach_probability)

@@ -44,6 +44,7 @@ from spotadvisor.recommend.candidates import (
 )
 from spotadvisor.recommend.rank import frontier
 from spotadvisor.recommend.refine import refine
+from spotadvisor.recommend.size import check_search
 from spotadvisor.seeds import Seed, choose_seed, frame_digest
 from spotadvisor.sim import closed_form as cf
 from spotadvisor.sim.load import demand_step
@@ -333,6 +334,8 @@ def search(
     on_progress: Callable[[str, int, int], None] | None = None,
     adjust: Callable[[FleetFile], FleetFile] | None = None,
     data_identity: Sequence[str] | None = None,
+    replicas_field: str = "workload.replicas",
+    trials_field: str = "trials",
 ) -> SearchResult:
     """Find, prune, race and fully evaluate candidate mixes for ``fleet``'s workload.
 
@@ -358,6 +361,10 @@ def search(
     data_identity
         Digests of the tables ``view`` was built from (``TableData.digest``); None: a
         digest of ``view`` itself.
+    replicas_field, trials_field
+        Where the replicas and the trials were given (``--replicas``, ``--trials``),
+        for the error when the search would not fit this machine
+        (:func:`spotadvisor.recommend.size.check_search`).
     """
     hosts = hostable_offers(view, hosts_filter)
     if hosts.empty:
@@ -379,7 +386,9 @@ def search(
     seed_value = chosen_seed.value
     fallback = fleet.policy.fallback_after_hours or DEFAULT_FALLBACK_HOURS
 
-    candidates = _all_candidates(pools, sizes := baseline_sizes(template), fallback)
+    sizes = baseline_sizes(template)
+    _check_size(fleet, template, pools, max(sizes), (replicas_field, trials_field))
+    candidates = _all_candidates(pools, sizes, fallback)
     models = [candidate_model(c, pools, template) for c in candidates]
     nominal = [nominal_cost(m) for m in models]
     baseline_index, sure_index = _references(candidates, nominal, sizes[-1])
@@ -455,7 +464,7 @@ def _screen(
     Kept: the cheapest plausible ones (breach - 2 s.e. within the budget), the cost-risk
     frontier of the short runs, and ``always`` (the references).
     """
-    short = max(STAGE1_MIN, fleet.trials // STAGE1_SHARE)
+    short = _short_trials(fleet.trials)
     short_metrics = [
         summarize(r, fleet.sla.availability)
         for r in _run([models[i] for i in survivors], short, seed, on_progress, "screening")
@@ -470,6 +479,32 @@ def _screen(
     points = [(m.cost_mean.value, m.sla_breach_probability.value) for m in short_metrics]
     keep |= {survivors[j] for j in frontier(points)}
     return sorted(keep | always), short
+
+
+def _check_size(
+    fleet: FleetFile,
+    template: FleetModel,
+    pools: dict[PoolKey, ResolvedPool],
+    replicas: int,
+    fields: tuple[str, str],
+) -> None:
+    """Refuse a search too large for this machine before its mixes are built."""
+    groups = _groups(pools)
+    check_search(
+        fleet,
+        template,
+        [pools[zones[0]].model for zones, _ in groups.values() if zones],
+        [len(zones) for zones, _ in groups.values()],
+        replicas,
+        _short_trials,
+        replicas_field=fields[0],
+        trials_field=fields[1],
+    )
+
+
+def _short_trials(trials: int) -> int:
+    """Trials of the screening run: an eighth of the full run's, at least STAGE1_MIN."""
+    return max(STAGE1_MIN, trials // STAGE1_SHARE)
 
 
 def request_seed(

@@ -9,6 +9,10 @@ from datetime import UTC, datetime
 from spotadvisor.errors import UsageError
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+#: Months a report can cover: the report reads the month before too, and its dates go
+#: through pandas, whose timestamps end in April 2262. Cloud billing began in 2006.
+FIRST_MONTH = (1970, 1)
+LAST_MONTH = (2261, 12)
 
 
 @dataclass(frozen=True)
@@ -31,14 +35,23 @@ class Month:
         Raises
         ------
         UsageError
-            When ``text`` is not a month such as ``2026-10``.
+            When ``text`` is not a month such as ``2026-10``, or is outside
+            ``FIRST_MONTH`` to ``LAST_MONTH``.
         """
         match = _MONTH.fullmatch(text.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise UsageError(
                 f"{text!r} is not a month", field=field, fix="write it as YYYY-MM, e.g. 2026-10"
             )
-        return cls(int(match.group(1)), int(match.group(2)))
+        month = cls(int(match.group(1)), int(match.group(2)))
+        if not FIRST_MONTH <= (month.year, month.month) <= LAST_MONTH:
+            first, last = cls(*FIRST_MONTH), cls(*LAST_MONTH)
+            raise UsageError(
+                f"{month.label} is outside the months a report can cover",
+                field=field,
+                fix=f"give a month from {first.label} to {last.label}",
+            )
+        return month
 
     @classmethod
     def last_complete(cls, now: datetime | None = None) -> Month:
