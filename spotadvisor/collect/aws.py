@@ -8,6 +8,15 @@ parallel, joins this run's spot prices, on-demand prices and placement scores in
 offers, and writes everything that succeeded in one transaction: an interrupted
 collection writes nothing and leaves earlier data intact, and a re-run adds nothing
 twice.
+
+Every paginated call goes through a ``collect.paging.PageGuard`` (a page cap per call
+and repeated-token detection: a ``NextToken`` that comes back fails the task). A task
+that comes back empty where the store or the snapshot holds its data (its ``Scope``)
+fails instead of writing offers without prices; a Price List page without ``PriceList``
+(a cut or malformed JSON body, which botocore parses into an empty response) is an
+error, never 0 rows. No offer is rebuilt for a (region, instance type) whose spot-price
+or on-demand task failed: offers are keyed without their date, so the rebuilt row would
+replace the stored one and erase the price that could not be refreshed.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,8 +41,10 @@ from spotadvisor.collect.aws_parse import (
     parse_placement_scores,
     parse_pricing_products,
 )
+from spotadvisor.collect.paging import PageGuard
 from spotadvisor.collect.run import (
     CollectionReport,
+    Scope,
     Task,
     TaskOutput,
     TaskResult,
@@ -54,11 +65,22 @@ PRICING_REGION = "us-east-1"  # the Price List API is served from a few regions 
 MAX_HISTORY_DAYS = 90  # describe-spot-price-history goes back at most 90 days
 SOURCES = ("spot-prices", "bands", "on-demand", "placement", "billing")
 SPOT_HISTORY_PAGE_SIZE = 1000  # the API's maximum
+# Page caps (see collect.paging). A stream is at most SPOT_TYPES_PER_CALL types x ~6 zones
+# x 90 days; even a price change every hour in every pool is ~100 pages of 1000 records,
+# so 500 pages (half a million records) is a loop, not a listing.
+SPOT_HISTORY_MAX_PAGES = 500
+# Price List pages hold 100 products; one region's on-demand Linux GPU products fill one
+# or two, so 100 pages (10,000 products, the whole EC2 list of a region) is a loop.
+PRICE_LIST_MAX_PAGES = 100
+# One instance type's scores: one item per zone of the regions asked (a few hundred at
+# most), up to 1000 per page: 20 pages is already 20 times more than can exist.
+PLACEMENT_MAX_PAGES = 20
 # Instance types per describe-spot-price-history stream: several streams per region
 # paginate in parallel instead of one long sequential walk.
 SPOT_TYPES_PER_CALL = 4
 PLACEMENT_CACHE_TTL_S = 3600.0  # AWS limits distinct placement-score requests per day
 EC2_SERVICE = "Amazon Elastic Compute Cloud - Compute"
+BANDS_SOURCE = "aws-spot-advisor"
 
 
 @dataclass(frozen=True)
@@ -156,19 +178,39 @@ class _NoClients(_Clients):
 # -- get_* (thin over the SDK) -------------------------------------------------------
 
 
+def guarded_pages(
+    pages: Iterable[dict[str, Any]], call: str, max_pages: int, token_key: str = "NextToken"
+) -> Iterator[dict[str, Any]]:
+    """The pages of a boto3 paginator, each checked by a ``PageGuard``.
+
+    botocore stops only when the same token comes twice in a row; a token that comes
+    back after other pages (A, B, A...) or a listing that never ends would page forever.
+
+    Raises
+    ------
+    PagingError
+        On a repeated token or more than ``max_pages`` pages.
+    """
+    guard = PageGuard(call, max_pages)
+    for page in pages:
+        guard.next(page.get(token_key))
+        yield page
+
+
 def get_spot_price_history(
     ec2: Any, *, instance_types: Sequence[str], start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """Every Linux spot price change of ``instance_types`` in the client's region."""
     paginator = ec2.get_paginator("describe_spot_price_history")
     records: list[dict[str, Any]] = []
-    for page in paginator.paginate(
+    pages = paginator.paginate(
         StartTime=start,
         EndTime=end,
         InstanceTypes=list(instance_types),
         ProductDescriptions=["Linux/UNIX", "Linux/UNIX (Amazon VPC)"],
         PaginationConfig={"PageSize": SPOT_HISTORY_PAGE_SIZE},
-    ):
+    )
+    for page in guarded_pages(pages, "ec2.describe_spot_price_history", SPOT_HISTORY_MAX_PAGES):
         records.extend(page.get("SpotPriceHistory", []))
     return records
 
@@ -188,7 +230,16 @@ def get_zone_ids(ec2: Any) -> dict[str, str]:
 
 
 def get_on_demand_products(pricing: Any, *, region: str) -> list[str]:
-    """Price List items for on-demand Linux GPU instances in ``region`` (JSON strings)."""
+    """Price List items for on-demand Linux GPU instances in ``region`` (JSON strings).
+
+    Raises
+    ------
+    DataError
+        When a page has no ``PriceList`` list: botocore turns a cut or malformed JSON
+        body into a response without it, which must not read as "no products".
+    PagingError
+        On a repeated ``NextToken`` or more than ``PRICE_LIST_MAX_PAGES`` pages.
+    """
     filters = [
         {"Type": "TERM_MATCH", "Field": field, "Value": value}
         for field, value in (
@@ -203,10 +254,18 @@ def get_on_demand_products(pricing: Any, *, region: str) -> list[str]:
     ]
     items: list[str] = []
     paginator = pricing.get_paginator("get_products")
-    for page in paginator.paginate(
-        ServiceCode="AmazonEC2", Filters=filters, FormatVersion="aws_v1"
+    pages = paginator.paginate(ServiceCode="AmazonEC2", Filters=filters, FormatVersion="aws_v1")
+    for number, page in enumerate(
+        guarded_pages(pages, "pricing.get_products", PRICE_LIST_MAX_PAGES), start=1
     ):
-        items.extend(page.get("PriceList", []))
+        found = page.get("PriceList")
+        if not isinstance(found, list):
+            raise DataError(
+                f"pricing.get_products page {number} for {region} has no PriceList "
+                "(a cut or malformed answer)",
+                fix="retry; earlier on-demand prices are kept",
+            )
+        items.extend(found)
     return items
 
 
@@ -236,13 +295,14 @@ def get_placement_scores(
     """Per-zone placement scores of one instance type at a target capacity [instances]."""
     paginator = ec2.get_paginator("get_spot_placement_scores")
     items: list[dict[str, Any]] = []
-    for page in paginator.paginate(
+    pages = paginator.paginate(
         InstanceTypes=[instance_type],
         TargetCapacity=target_capacity,
         TargetCapacityUnitType="units",
         SingleAvailabilityZone=True,
         RegionNames=list(regions),
-    ):
+    )
+    for page in guarded_pages(pages, "ec2.get_spot_placement_scores", PLACEMENT_MAX_PAGES):
         items.extend(page.get("SpotPlacementScores", []))
     return items
 
@@ -259,13 +319,17 @@ def _spot_task(clients: _Clients, options: AwsOptions, region: str, types: Seque
         records = get_spot_price_history(ec2, instance_types=types, start=start, end=options.now)
         if any(not r.get("AvailabilityZoneId") for r in records):
             fill_zone_ids(records, get_zone_ids(ec2))
-        return TaskOutput(data=records)
+        answer = f"describe_spot_price_history returned no price of {len(types)} type(s)"
+        return TaskOutput(data=records, answer=answer)
 
     return Task(
         "spot-prices",
         region,
         work,
         f"ec2.describe_spot_price_history in {region} since {start:%Y-%m-%d} ({len(types)} types)",
+        Scope(
+            OFFERS, "aws", (region,), tuple(types), ("price_spot_usd_per_hour",), (), "spot prices"
+        ),
     )
 
 
@@ -338,13 +402,17 @@ def _bands_task(options: AwsOptions) -> Task:
             doc = json.loads(body)
         except ValueError as exc:
             raise DataError(f"the Spot Advisor JSON is not valid JSON ({exc})", file=url) from None
-        source = f"aws-spot-advisor:{options.now:%Y-%m-%d}"
+        source = f"{BANDS_SOURCE}:{options.now:%Y-%m-%d}"
         frame, notes = parse_spot_advisor(doc, source=source, as_of=options.now, origin=url)
         keep = [is_gpu_instance("aws", t) for t in frame["instance_type"]]
         frame = frame.loc[keep].reset_index(drop=True)
-        return TaskOutput([ImportBatch(INTERRUPTION_HISTORY, frame, source, url, tuple(notes))])
+        return TaskOutput(
+            [ImportBatch(INTERRUPTION_HISTORY, frame, source, url, tuple(notes))],
+            answer="the Spot Advisor JSON had no GPU band",
+        )
 
-    return Task("bands", None, work, f"GET {url}")
+    scope = Scope(INTERRUPTION_HISTORY, "aws", sources=(BANDS_SOURCE,), what="Spot Advisor bands")
+    return Task("bands", None, work, f"GET {url}", scope)
 
 
 def _on_demand_task(clients: _Clients, options: AwsOptions, region: str) -> Task:
@@ -352,9 +420,24 @@ def _on_demand_task(clients: _Clients, options: AwsOptions, region: str) -> Task
         items = get_on_demand_products(clients.get("pricing", PRICING_REGION), region=region)
         frame = parse_pricing_products(items, origin=f"pricing {region}")
         wanted = frame["instance_type"].isin(options.instance_types)
-        return TaskOutput(data=frame.loc[wanted].reset_index(drop=True))
+        answer = (
+            f"get_products listed none of the {len(options.instance_types)} type(s) asked"
+            if items
+            else "get_products returned an empty PriceList"
+        )
+        return TaskOutput(data=frame.loc[wanted].reset_index(drop=True), answer=answer)
 
-    return Task("on-demand", region, work, f"pricing.get_products for GPU instances in {region}")
+    scope = Scope(
+        OFFERS,
+        "aws",
+        (region,),
+        options.instance_types,
+        ("price_on_demand_usd_per_hour",),
+        what="on-demand prices",
+    )
+    return Task(
+        "on-demand", region, work, f"pricing.get_products for GPU instances in {region}", scope
+    )
 
 
 def _placement_task(clients: _Clients, options: AwsOptions, instance_type: str) -> Task:
@@ -371,14 +454,26 @@ def _placement_task(clients: _Clients, options: AwsOptions, instance_type: str) 
                 target_capacity=capacity,
                 regions=options.regions,
             )
-            _store_scores(key, items)
-        return TaskOutput(data=parse_placement_scores(items, instance_type))
+            if items:  # an empty answer is not cached: the next run asks again
+                _store_scores(key, items)
+        return TaskOutput(
+            data=parse_placement_scores(items, instance_type),
+            answer=f"get_spot_placement_scores returned no score for {instance_type}",
+        )
 
     return Task(
         "placement",
         None,
         work,
         f"ec2.get_spot_placement_scores for {instance_type} at {capacity} instances per zone",
+        Scope(
+            OFFERS,
+            "aws",
+            options.regions,
+            (instance_type,),
+            ("placement_score",),
+            what="placement scores",
+        ),
     )
 
 
@@ -407,12 +502,18 @@ def _billing_task(clients: _Clients, options: AwsOptions, tag: str | None) -> Ta
             as_of=options.now,
             service_name=EC2_SERVICE,
         )
-        return TaskOutput([ImportBatch(BILLING, frame, source, "aws cost explorer")])
+        return TaskOutput(
+            [ImportBatch(BILLING, frame, source, "aws cost explorer")],
+            answer="get_cost_and_usage returned no cost group",
+        )
 
     what = f"ce.get_cost_and_usage {start:%Y-%m-%d}..{end:%Y-%m-%d} by PURCHASE_TYPE" + (
         f" and tag {tag}" if tag else ""
     )
-    return Task("billing", tag, work, what)
+    source = f"aws-cost-explorer:{start:%Y-%m}..{end:%Y-%m}" + (f":{tag}" if tag else "")
+    return Task(
+        "billing", tag, work, what, Scope(BILLING, "aws", sources=(source,), what="billing rows")
+    )
 
 
 def _months_back(first_of_month: date, months: int) -> date:
@@ -517,7 +618,13 @@ def _frames(results: Sequence[TaskResult], source: str) -> list[pd.DataFrame]:
 
 
 def _offers_batch(options: AwsOptions, results: Sequence[TaskResult]) -> ImportBatch | None:
-    """This run's spot prices, on-demand prices and scores joined into offers."""
+    """This run's spot prices, on-demand prices and scores joined into offers.
+
+    No offer is built for a (region, instance type) whose spot-price or on-demand task
+    failed (an error, a loop, or an empty answer where earlier data exists): offers are
+    keyed without their date, so a rebuilt offer would replace the stored one and erase
+    the price that task could not refresh. The stored offer stays as it was.
+    """
     spot = [
         b.frame for r in results if r.ok and r.source == "spot-prices" for b in r.output.batches
     ]
@@ -537,7 +644,28 @@ def _offers_batch(options: AwsOptions, results: Sequence[TaskResult]) -> ImportB
     )
     scores = pd.concat(placement, ignore_index=True) if placement else pd.DataFrame()
     frame = assemble_offers(history, prices, scores, source="aws-api", as_of=options.now)
-    return ImportBatch(OFFERS, frame, "aws-api", "aws collection") if not frame.empty else None
+    stale = {
+        (r.region, instance_type)
+        for r in results
+        if not r.ok and r.source in ("spot-prices", "on-demand") and r.scope is not None
+        for instance_type in r.scope.instance_types
+    }
+    notes: tuple[str, ...] = ()
+    if stale and not frame.empty:
+        keep = [
+            (region, t) not in stale
+            for region, t in zip(frame["region"], frame["instance_type"], strict=True)
+        ]
+        left = len(frame) - sum(keep)
+        frame = frame.loc[keep].reset_index(drop=True)
+        if left:
+            notes = (
+                f"{left} offer(s) not rebuilt: a price task of their region and type failed; "
+                "the stored offers are kept",
+            )
+    if frame.empty:
+        return None
+    return ImportBatch(OFFERS, frame, "aws-api", "aws collection", notes)
 
 
 def _classify(exc: BaseException) -> str:

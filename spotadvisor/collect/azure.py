@@ -25,9 +25,13 @@ other clouds. SDK calls use azure-core's retry policy (429 and 5xx answers are r
 honouring ``Retry-After``) and socket timeouts; Retail Prices calls retry the same way
 by hand. Tasks run in a bounded thread pool; a failed task costs only itself, and
 everything that succeeded is written in one transaction at the end, so an interrupted
-collection leaves earlier data intact and a re-run adds nothing twice. Error texts are
-scrubbed of subscription and tenant ids (any GUID) and bearer tokens; credentials are
-never printed.
+collection leaves earlier data intact and a re-run adds nothing twice. A task that
+comes back empty where the store or the embedded snapshot holds its data (its
+``Scope``: the region's priced offers, eviction bands, spot price history, the month's
+billing rows) fails instead of writing nothing over it, and every listing is paged
+through a ``collect.paging.PageGuard`` (page caps, repeated next links). Error texts
+are scrubbed of subscription and tenant ids (any GUID), bearer tokens, SAS signatures
+and every other credential ``run.scrub_secrets`` knows; credentials are never printed.
 
 Plain ``http://`` endpoints are accepted only on the loopback interface (tests, local
 emulators); there the bearer token policy is told ``enforce_https=False``. Every other
@@ -71,11 +75,13 @@ from spotadvisor.collect.azure_parse import (
 from spotadvisor.collect.azure_usage_parse import usage_details_rows
 from spotadvisor.collect.run import (
     CollectionReport,
+    Scope,
     Task,
     TaskOutput,
     TaskResult,
     run_collection,
     scrub,
+    scrub_secrets,
 )
 from spotadvisor.importers.base import ImportBatch
 from spotadvisor.importers.billing.azure import parse_azure_cost_details
@@ -87,7 +93,6 @@ PRICES_SOURCE = "azure-retail-prices"
 _GUID = re.compile(
     r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
 )
-_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
 _SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 
 
@@ -121,9 +126,22 @@ def _prices_task(options: AzureOptions, region: str) -> Task:
         frame = parse_retail_prices(items, notes=notes, known_sizes=known)
         wanted = frame["instance_type"].isin(options.sizes)
         kept = frame.loc[wanted].reset_index(drop=True)
-        return TaskOutput(data=_Prices(kept, tuple(f"{region}: {n}" for n in notes)))
+        answer = (
+            f"Retail Prices returned {len(items)} item(s) and no Linux price of the sizes asked"
+            if items
+            else "Retail Prices returned no item"
+        )
+        return TaskOutput(data=_Prices(kept, tuple(f"{region}: {n}" for n in notes)), answer=answer)
 
-    return Task("prices", region, work, f"GET {options.retail_prices_url} $filter={query}")
+    scope = Scope(
+        OFFERS,
+        "azure",
+        (region,),
+        options.sizes,
+        ("price_on_demand_usd_per_hour", "price_spot_usd_per_hour"),
+        what="priced offers",
+    )
+    return Task("prices", region, work, f"GET {options.retail_prices_url} $filter={query}", scope)
 
 
 def _graph_task(clients: _Clients, options: AzureOptions, region: str, *, source: str) -> Task:
@@ -158,20 +176,30 @@ def _graph_task(clients: _Clients, options: AzureOptions, region: str, *, source
                 f"azure {region} spot price history",
                 tuple(notes),
             )
-        return TaskOutput([batch])
+        return TaskOutput([batch], answer=f"Resource Graph returned no {what} row")
 
     what = "eviction rates" if source == "evictions" else "spot price history"
+    table, source_name = (
+        (INTERRUPTION_HISTORY, EVICTION_SOURCE)
+        if source == "evictions"
+        else (SPOT_PRICE_HISTORY, SPOT_HISTORY_SOURCE)
+    )
     return Task(
         source,
         region,
         work,
         f"Resource Graph {what} of {len(options.sizes)} sizes in {region}",
+        Scope(
+            table, "azure", (region,), options.sizes, sources=(source_name,), what=f"{what} rows"
+        ),
     )
 
 
 def _redact(text: str) -> str:
-    """``text`` with subscription, tenant and account ids (GUIDs) and bearer tokens hidden."""
-    return _BEARER.sub("Bearer <redacted>", _GUID.sub("<id>", text))
+    """``text`` with subscription, tenant and account ids (GUIDs), bearer tokens and every
+    other credential ``run.scrub_secrets`` knows (SAS signatures, client secrets...)
+    hidden."""
+    return scrub_secrets(_GUID.sub("<id>", text))
 
 
 def _billing_task(clients: _Clients, options: AzureOptions) -> Task:
@@ -192,6 +220,9 @@ def _billing_task(clients: _Clients, options: AzureOptions) -> Task:
             metric=BILLING_METRIC,
             insecure=clients.insecure,
         )
+        answer = f"usage details returned no line from {start} to {end}"
+        if not items:  # a month without usage, or an answer that lost it: no rows
+            return TaskOutput(answer=answer)
         raw = usage_details_rows(items)
         frame, notes = parse_azure_cost_details(
             raw,
@@ -201,7 +232,8 @@ def _billing_task(clients: _Clients, options: AzureOptions) -> Task:
             metric=BILLING_METRIC,
         )
         return TaskOutput(
-            [ImportBatch(BILLING, frame, source, "azure usage details", tuple(notes))]
+            [ImportBatch(BILLING, frame, source, "azure usage details", tuple(notes))],
+            answer=answer,
         )
 
     return Task(
@@ -209,6 +241,7 @@ def _billing_task(clients: _Clients, options: AzureOptions) -> Task:
         None,
         work,
         _redact(f"Consumption usage details of {scope} from {start} to {end} (actual cost)"),
+        Scope(BILLING, "azure", sources=(source,), what="billing rows"),
     )
 
 
@@ -313,11 +346,12 @@ def _classify(exc: BaseException) -> str:
             "no Azure credentials found (environment, managed identity, Azure CLI...); "
             "sign in with az login or configure a service principal"
         )
-    if status == 401:
-        return scrub(f"{text} (the endpoint refused the token; check the tenant and sign-in)")
+    first = _redact(f"{name}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    if status == 401:  # the first line only, so that the hint survives the length limit
+        return scrub(f"{first} (the endpoint refused the token; check the tenant and sign-in)")
     if status == 403:
         return scrub(
-            f"{text} (the caller lacks permission: Reader for Resource Graph, Cost "
+            f"{first} (the caller lacks permission: Reader for Resource Graph, Cost "
             "Management Reader for usage details; grant it or leave the source out)"
         )
     if isinstance(exc, urllib.error.HTTPError):

@@ -5,7 +5,9 @@
 ``get_usage_details`` page through Resource Graph and the Consumption API with the SDK
 clients that ``_Clients`` makes on first use (azure-core retries and socket timeouts).
 The SDKs are imported inside the functions that use them. Responses are returned as
-they came; ``collect.azure_parse`` and its siblings parse them.
+they came; ``collect.azure_parse`` and its siblings parse them. Every listing is read
+page by page through a ``collect.paging.PageGuard``: a page cap per call and repeated
+``NextPageLink`` / ``$skipToken`` / ``nextLink`` detection (a loop fails the task).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from spotadvisor.collect.azure_options import MANAGEMENT_ENDPOINT, AzureOptions, _plain_http_allowed
+from spotadvisor.collect.paging import PageGuard
 from spotadvisor.errors import DataError
 from spotadvisor.importers.billing.azure import Metric
 
@@ -30,7 +33,14 @@ BILLING_METRIC: Metric = "actualcost"
 USAGE_EXPAND = "properties/meterDetails,properties/additionalInfo"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0  # never wait longer than this on one Retry-After
-MAX_PAGES = 10_000  # a paging loop that never ends is a broken endpoint
+# Page caps (see collect.paging). One region's Linux GPU prices fill a few pages of 100
+# items; 1000 pages (100,000 items, more than every VM price of a region) is a loop.
+RETAIL_MAX_PAGES = 1000
+# SpotResources rows of the sizes asked in one region: one or two pages of up to 1000.
+GRAPH_MAX_PAGES = 1000
+# A month of usage details of a large scope: millions of lines in pages of 1000, so
+# thousands of pages; 10,000 pages (ten million lines) is a loop.
+USAGE_MAX_PAGES = 10_000
 
 
 # -- clients -----------------------------------------------------------------------
@@ -139,6 +149,8 @@ def get_retail_prices(
     ------
     DataError
         When a page is not JSON with an ``Items`` list, or a next page is on another host.
+    PagingError
+        When a ``NextPageLink`` comes back or the query pages past ``RETAIL_MAX_PAGES``.
     urllib.error.HTTPError, OSError
         When a request still fails after its attempts.
     """
@@ -146,9 +158,9 @@ def get_retail_prices(
     next_url: str | None = f"{url}?{query}"
     host = urllib.parse.urlsplit(url).hostname
     items: list[dict[str, Any]] = []
-    for page in range(1, MAX_PAGES + 1):
-        if next_url is None:
-            return items
+    guard = PageGuard("Retail Prices", RETAIL_MAX_PAGES)
+    while next_url is not None:
+        page = guard.pages + 1
         if urllib.parse.urlsplit(next_url).hostname != host:
             raise DataError(
                 "the Retail Prices API sent a next page on another host",
@@ -170,12 +182,8 @@ def get_retail_prices(
                 fix="retry; if it persists the Retail Prices API changed its format",
             ) from None
         items.extend(i for i in page_items if isinstance(i, dict))
-        next_url = doc.get("NextPageLink") or None
-    raise DataError(
-        f"the Retail Prices API kept paging past {MAX_PAGES} pages",
-        field="NextPageLink",
-        fix="narrow the query (fewer sizes) or retry later",
-    )
+        next_url = guard.next(doc.get("NextPageLink"))
+    return items
 
 
 def _get_with_retries(url: str, *, timeout_s: float, attempts: int, backoff_s: float) -> bytes:
@@ -231,13 +239,16 @@ def get_resource_graph_rows(
     ------
     DataError
         When a page's ``data`` is not a list of rows.
+    PagingError
+        When a ``$skipToken`` comes back or the query pages past ``GRAPH_MAX_PAGES``.
     """
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
     extra = {"enforce_https": False} if insecure else {}
     rows: list[dict[str, Any]] = []
     skip_token: str | None = None
-    for _ in range(MAX_PAGES):
+    guard = PageGuard("Resource Graph resources", GRAPH_MAX_PAGES)
+    while True:
         request = QueryRequest(
             subscriptions=list(subscriptions) or None,
             query=query,
@@ -252,14 +263,9 @@ def get_resource_graph_rows(
                 fix="retry; if it persists Resource Graph changed its format",
             )
         rows.extend(r for r in data if isinstance(r, dict))
-        skip_token = response.skip_token
-        if not skip_token:
+        skip_token = guard.next(response.skip_token)
+        if skip_token is None:
             return rows
-    raise DataError(
-        f"Resource Graph kept paging past {MAX_PAGES} pages",
-        field="$skipToken",
-        fix="narrow the query (fewer sizes or regions)",
-    )
 
 
 def get_usage_details(
@@ -288,6 +294,11 @@ def get_usage_details(
         ``actualcost``, ``amortizedcost`` or ``usage``.
     insecure
         Let the bearer token go over plain http (loopback test endpoints only).
+
+    Raises
+    ------
+    PagingError
+        When a ``nextLink`` comes back or the listing pages past ``USAGE_MAX_PAGES``.
     """
     extra = {"enforce_https": False} if insecure else {}
     pager = client.usage_details.list(
@@ -300,4 +311,10 @@ def get_usage_details(
         metric=metric,
         **extra,
     )
-    return [dict(item.as_dict()) for item in pager]
+    items: list[dict[str, Any]] = []
+    guard = PageGuard("Consumption usage_details.list", USAGE_MAX_PAGES)
+    pages = pager.by_page()
+    for page in pages:
+        items.extend(dict(item.as_dict()) for item in page)
+        guard.next(pages.continuation_token)
+    return items

@@ -2,7 +2,9 @@
 
 ``get_cost_and_usage`` is the thin network part (an injected boto3 ``ce`` client; each
 request costs money, and there is no paginator, so it follows ``NextPageToken`` by
-hand). ``parse_cost_and_usage`` turns the responses into rows and is where the logic and
+hand, through a ``collect.paging.PageGuard``: a page cap and repeated-token detection;
+a page without ``ResultsByTime``, which is what botocore makes of a cut or malformed
+JSON body, is an error, never an empty page). ``parse_cost_and_usage`` turns the responses into rows and is where the logic and
 the tests live.
 
 Cost Explorer allows two ``GroupBy`` entries, so each request series groups by
@@ -47,6 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spotadvisor.collect.paging import PageGuard
+from spotadvisor.collect.run import scrub_secrets
 from spotadvisor.errors import DataError
 from spotadvisor.importers.base import ImportBatch
 from spotadvisor.schema import BILLING, validate
@@ -56,7 +60,10 @@ DEFAULT_METRIC = "UnblendedCost"
 EFFECTIVE_METRIC = "AmortizedCost"
 QUANTITY_METRIC = "UsageQuantity"
 ORIGIN = "aws cost explorer get_cost_and_usage"
-MAX_PAGES = 1000  # a series that pages this long is looping
+# Page cap per request series (see collect.paging). Each request costs USD 0.01, and a
+# page holds every group of several periods: a year of DAILY results grouped by purchase
+# type and one tag takes tens of pages, so 1000 (USD 10 of requests) is a loop.
+MAX_PAGES = 1000
 
 # PURCHASE_TYPE value -> (pricing_category, is_spot).
 PURCHASE_TYPES: dict[str, tuple[str, bool | None]] = {
@@ -114,8 +121,12 @@ def get_cost_and_usage(
     Raises
     ------
     DataError
-        When Cost Explorer refuses or cannot be reached (account ids removed).
+        When Cost Explorer refuses or cannot be reached (account ids removed), or a page
+        has no ``ResultsByTime`` (a cut or malformed answer).
+    PagingError
+        When a series sends a ``NextPageToken`` again or pages past ``MAX_PAGES``.
     """
+
     pages: list[dict[str, Any]] = []
     series: list[str | None] = [*tag_keys] or [None]
     for tag_key in series:
@@ -131,23 +142,22 @@ def get_cost_and_usage(
         if filter:
             request["Filter"] = dict(filter)
         token: str | None = None
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        guard = PageGuard("ce.get_cost_and_usage", MAX_PAGES)
+        while True:
             params = dict(request, NextPageToken=token) if token else request
             response = _call(client, params)
+            if not isinstance(response.get("ResultsByTime"), list):
+                raise DataError(
+                    f"Cost Explorer page {guard.pages + 1} has no ResultsByTime "
+                    "(a cut or malformed answer)",
+                    fix="retry; earlier billing rows are kept",
+                )
             page = {k: v for k, v in response.items() if k != "ResponseMetadata"}
             page["Request"] = request
             pages.append(page)
-            token = response.get("NextPageToken") or None
+            token = guard.next(response.get("NextPageToken"))
             if token is None:
                 break
-            if token in seen:
-                raise DataError(
-                    "Cost Explorer returned the same NextPageToken twice",
-                    field="NextPageToken",
-                    fix="try again later; if it persists, narrow the period",
-                )
-            seen.add(token)
     return pages
 
 
@@ -162,8 +172,9 @@ def _call(client: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         if not type(exc).__module__.startswith(("botocore", "boto3")):
             raise
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = scrub_secrets(_ACCOUNT_ID.sub("<account>", text))
         raise DataError(
-            f"Cost Explorer get_cost_and_usage failed: {_ACCOUNT_ID.sub('<account>', text)}",
+            f"Cost Explorer get_cost_and_usage failed: {text}",
             fix="check credentials (ce:GetCostAndUsage is needed), the period and the "
             "tag keys (activated as cost-allocation tags)",
         ) from None

@@ -27,6 +27,12 @@ parsing and the modelling decisions are in ``collect.gcp_advice``.
 
 Credentials, billing account ids and project numbers never appear in task errors,
 descriptions, notes or sources (``collect.gcp_errors`` scrubs them).
+
+A task that comes back empty where the store or the embedded snapshot holds its data
+(its ``Scope``: GCP offers with a price for the prices task, the month's billing rows
+for billing, measured rows and scores for the advice tasks) fails, so no offer is
+composed from an empty catalog; the listings are paged through a
+``collect.paging.PageGuard`` (page caps, repeated ``nextPageToken``).
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ from spotadvisor.collect.gcp_parse import (
 )
 from spotadvisor.collect.run import (
     CollectionReport,
+    Scope,
     Task,
     TaskOutput,
     TaskResult,
@@ -95,7 +102,12 @@ def _prices_task(clients: Clients, options: GcpOptions) -> Task:
         catalog = clients.catalog()
         service = get_compute_service(catalog, timeout_s=options.timeout_s, retry=retry)
         skus = get_skus(catalog, service=service, timeout_s=options.timeout_s, retry=retry)
-        return TaskOutput(data=parse_gcp_skus(skus))
+        answer = (
+            f"list_skus returned {len(skus)} SKU(s) and no part price"
+            if skus
+            else "list_skus returned no SKU"
+        )
+        return TaskOutput(data=parse_gcp_skus(skus), answer=answer)
 
     where = endpoint_url(options.catalog_endpoint, CATALOG_HOST)
     return Task(
@@ -104,6 +116,14 @@ def _prices_task(clients: Clients, options: GcpOptions) -> Task:
         work,
         f"CloudCatalogClient.list_skus({COMPUTE_ENGINE_SERVICE}, currency USD) at {where}: "
         f"core, RAM and GPU prices of {len(options.machine_types)} machine types",
+        Scope(
+            OFFERS,
+            "gcp",
+            options.regions,
+            options.machine_types,
+            ("price_on_demand_usd_per_hour", "price_spot_usd_per_hour"),
+            what="priced offers",
+        ),
     )
 
 
@@ -147,7 +167,7 @@ def _billing_task(clients: Clients, options: GcpOptions) -> Task:
         )
         frame = parse_bigquery_billing(rows, source=source)
         if frame.empty:  # nothing billed that month (or the export is not set up yet)
-            return TaskOutput()
+            return TaskOutput(answer=f"the billing query returned no charge of {month}")
         notes = billing_notes(frame, month, detailed)
         return TaskOutput(
             [ImportBatch(BILLING, frame, source, "gcp bigquery billing export", tuple(notes))]
@@ -163,6 +183,7 @@ def _billing_task(clients: Clients, options: GcpOptions) -> Task:
             f"bigquery jobs.query at {where}: Compute Engine charges of {month} from the "
             f"{kind} export {table}"
         ),
+        Scope(BILLING, "gcp", sources=(source,), what="billing rows"),
     )
 
 

@@ -5,7 +5,9 @@ zones ``advice_pairs`` finds; each task calls the advice API zone by zone
 (``collect.gcp_clients``) and parses the answers (``collect.gcp_advice``):
 ``preemption`` into measured ``interruption_history`` rows, ``capacity`` into zone
 scores. ``measured_pairs`` and ``with_capacity_scores`` carry them into the collection's
-finish step, and ``advice_notes`` writes the report's lines on both sources.
+finish step, and ``advice_notes`` writes the report's lines on both sources. A task
+whose answers hold nothing where earlier data exists (measured rows of ``gcp-advice``,
+capacity scores in offers: its ``Scope``) fails, and that data is kept.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from spotadvisor.collect.gcp_clients import (
 )
 from spotadvisor.collect.gcp_errors import AdviceCallError, classify, scrub_ids
 from spotadvisor.collect.gcp_options import ADVICE_SOURCES, SOURCES, GcpOptions
-from spotadvisor.collect.run import Task, TaskOutput, TaskResult
+from spotadvisor.collect.run import Scope, Task, TaskOutput, TaskResult
 from spotadvisor.importers.base import ImportBatch
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
 
@@ -133,7 +135,11 @@ def _preemption_task(
             else []
         )
         empty = pd.DataFrame(columns=SCORE_COLUMNS)
-        return TaskOutput(batches, data=_AdviceOutput(empty, tuple(notes)))
+        return TaskOutput(
+            batches,
+            data=_AdviceOutput(empty, tuple(notes)),
+            answer=f"capacityHistory returned no preemption history of {machine_type}",
+        )
 
     return Task(
         "preemption",
@@ -142,6 +148,14 @@ def _preemption_task(
         scrub_ids(
             f"AdviceClient.capacity_history({project}, {region}) at {_advice_where(options)}: "
             f"Spot preemption history of {machine_type} in {', '.join(zones)}"
+        ),
+        Scope(
+            INTERRUPTION_HISTORY,
+            "gcp",
+            (region,),
+            (machine_type,),
+            sources=(ADVICE_SOURCE,),
+            what="measured preemption rows",
         ),
     )
 
@@ -179,7 +193,10 @@ def _capacity_task(
             notes += zone_notes
             if found is not None:
                 advice.append(found)
-        return TaskOutput(data=_AdviceOutput(capacity_frame(region, advice), tuple(notes)))
+        return TaskOutput(
+            data=_AdviceOutput(capacity_frame(region, advice), tuple(notes)),
+            answer=f"capacity advice returned no recommendation for {machine_type}",
+        )
 
     return Task(
         "capacity",
@@ -188,6 +205,14 @@ def _capacity_task(
         scrub_ids(
             f"AdviceClient.capacity({project}, {region}) at {_advice_where(options)}: "
             f"obtainability of {size} Spot {machine_type} per zone in {', '.join(zones)}"
+        ),
+        Scope(
+            OFFERS,
+            "gcp",
+            (region,),
+            (machine_type,),
+            ("placement_score",),
+            what="capacity scores",
         ),
     )
 

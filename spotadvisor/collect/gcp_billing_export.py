@@ -19,6 +19,7 @@ import pandas as pd
 
 from spotadvisor.collect.gcp_parse import COMPUTE_ENGINE_SERVICE_ID, _get, _list
 from spotadvisor.errors import DataError, UsageError
+from spotadvisor.importers.base import not_after_now
 from spotadvisor.importers.billing import common
 
 _TABLE = re.compile(
@@ -293,6 +294,8 @@ def parse_bigquery_billing(
         frame[name] = value
     frame["row_key"] = common.hash_keys(frame)
     when = pd.Timestamp(as_of) if as_of is not None else (ends.max() if len(ends) else None)
+    if as_of is None and when is not None and pd.notna(when):  # a month-to-date bill ends later
+        when = pd.Timestamp(not_after_now(when, "the newest charge period end")[0])
     out = common.finish(
         {c: frame[c] for c in frame.columns}, index, source=source, as_of=when, origin=source
     )

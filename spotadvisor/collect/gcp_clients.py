@@ -5,7 +5,10 @@ clients on first use (``NoClients`` stands in for them in a dry run); ``advice_p
 finds the project the advice calls are made for; ``transient_retry`` retries transient
 errors. Each ``get_*`` function is one SDK call (services, SKUs, the billing query,
 capacity history, capacity advice) with that retry and a per-request timeout; the SDKs
-are imported inside the functions that use them. Responses are returned as they came
+are imported inside the functions that use them. The paged listings (services, SKUs,
+query rows) are read page by page through a ``collect.paging.PageGuard``: a page cap
+and repeated ``nextPageToken`` detection, since the google-api-core pagers and the
+BigQuery row iterator follow tokens forever. Responses are returned as they came
 (advice answers as wire-format JSON); ``collect.gcp_parse``,
 ``collect.gcp_billing_export`` and ``collect.gcp_advice`` parse them.
 """
@@ -18,11 +21,21 @@ from typing import Any
 
 from spotadvisor.collect.gcp_options import GcpOptions
 from spotadvisor.collect.gcp_parse import COMPUTE_ENGINE_NAME, COMPUTE_ENGINE_SERVICE
+from spotadvisor.collect.paging import PageGuard
 
 CATALOG_HOST = "cloudbilling.googleapis.com"
 BIGQUERY_HOST = "bigquery.googleapis.com"
 COMPUTE_HOST = "compute.googleapis.com"
 SKU_PAGE_SIZE = 5000  # the Catalog API's largest page
+# Page caps (see collect.paging). Compute Engine lists some tens of thousands of SKUs:
+# about ten pages of 5000. 1000 pages is a loop even for a server that pages by one
+# SKU at a time (the test fakes page by 1 to 40).
+SKU_MAX_PAGES = 1000
+# The Catalog lists a few thousand services, one or two pages.
+SERVICE_MAX_PAGES = 100
+# A month of Compute Engine charges from the export, in pages of up to 10 MB: tens of
+# pages for a large detailed export; 10,000 pages (about 100 GB) is a loop.
+BIGQUERY_MAX_PAGES = 10_000
 RETRY_INITIAL_S = 0.1  # first back-off [s]; doubles up to RETRY_MAXIMUM_S
 RETRY_MAXIMUM_S = 2.0
 
@@ -185,20 +198,34 @@ def get_compute_service(catalog: Any, *, timeout_s: float, retry: Any) -> str:
     Looked up by display name through ``list_services``; the well-known name when the
     listing does not have it.
     """
-    for service in catalog.list_services(retry=retry, timeout=timeout_s):
-        if service.display_name == COMPUTE_ENGINE_NAME:
-            return str(service.name)
+    guard = PageGuard("CloudCatalogClient.list_services", SERVICE_MAX_PAGES)
+    for page in catalog.list_services(retry=retry, timeout=timeout_s).pages:
+        for service in page.services:
+            if service.display_name == COMPUTE_ENGINE_NAME:
+                return str(service.name)
+        guard.next(page.next_page_token)
     return COMPUTE_ENGINE_SERVICE
 
 
 def get_skus(catalog: Any, *, service: str, timeout_s: float, retry: Any) -> list[Any]:
-    """Every SKU of ``service`` priced in USD (the pager follows ``nextPageToken``)."""
+    """Every SKU of ``service`` priced in USD (the pager follows ``nextPageToken``).
+
+    Raises
+    ------
+    PagingError
+        On a repeated ``nextPageToken`` or more than ``SKU_MAX_PAGES`` pages.
+    """
     from google.cloud import billing_v1
 
     request = billing_v1.ListSkusRequest(
         parent=service, currency_code="USD", page_size=SKU_PAGE_SIZE
     )
-    return list(catalog.list_skus(request=request, retry=retry, timeout=timeout_s))
+    skus: list[Any] = []
+    guard = PageGuard("CloudCatalogClient.list_skus", SKU_MAX_PAGES)
+    for page in catalog.list_skus(request=request, retry=retry, timeout=timeout_s).pages:
+        skus.extend(page.skus)
+        guard.next(page.next_page_token)
+    return skus
 
 
 def get_billing_rows(
@@ -208,6 +235,11 @@ def get_billing_rows(
 
     ``parameters`` are passed as TIMESTAMP query parameters; a failed job is not
     retried (``job_retry=None``): it is reported and the next run tries again.
+
+    Raises
+    ------
+    PagingError
+        On a repeated ``pageToken`` or more than ``BIGQUERY_MAX_PAGES`` pages.
     """
     from google.cloud import bigquery
 
@@ -226,7 +258,14 @@ def get_billing_rows(
         retry=retry,
         job_retry=None,
     )
-    return [dict(row.items()) for row in rows]
+    if type(rows).__name__ == "_EmptyRowIterator":  # no result set: nothing to page
+        return []
+    out: list[dict[str, Any]] = []
+    guard = PageGuard("bigquery jobs.getQueryResults", BIGQUERY_MAX_PAGES)
+    for page in rows.pages:
+        out.extend(dict(row.items()) for row in page)
+        guard.next(rows.next_page_token)
+    return out
 
 
 def _wire(message: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 ``classify`` turns an exception into the line a failed task reports (credential and
 permission problems say what to do); ``scrub_ids`` takes billing account ids, project
-numbers and tokens out of any text (errors, task descriptions); ``AdviceCallError``
+numbers, tokens and every credential ``run.scrub_secrets`` knows out of any text
+(errors, task descriptions); ``AdviceCallError``
 carries the machine type a failed advice call was for. Nothing here calls an API.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from spotadvisor.collect.run import describe_error, scrub
+from spotadvisor.collect.run import describe_error, scrub, scrub_secrets
 
 
 class AdviceCallError(Exception):
@@ -31,18 +32,18 @@ _PROJECT_NUMBER = re.compile(r"(?<!\d)\d{10,13}(?!\d)")
 _TOKENS = (
     (re.compile(r"ya29\.[\w.-]+"), "<token>"),
     (re.compile(r"AIza[\w-]{20,}"), "<api-key>"),
-    (re.compile(r"(?i)bearer\s+\S+"), "Bearer <token>"),
     (re.compile(r"(?i)(access_token|key)=[^\s&,]+"), r"\1=<redacted>"),
 )
 
 
 def scrub_ids(text: str) -> str:
-    """``text`` without billing account ids, project numbers or tokens."""
-    text = _BILLING_ACCOUNT.sub("<billing-account>", text)
-    text = _PROJECT_NUMBER.sub("<project-number>", text)
+    """``text`` without billing account ids, project numbers, tokens or any other
+    credential (``run.scrub_secrets``)."""
     for pattern, replacement in _TOKENS:
         text = pattern.sub(replacement, text)
-    return text
+    text = scrub_secrets(text)
+    text = _BILLING_ACCOUNT.sub("<billing-account>", text)
+    return _PROJECT_NUMBER.sub("<project-number>", text)
 
 
 def classify(exc: BaseException) -> str:

@@ -26,6 +26,12 @@ boto3 clients made with ``endpoint_url=fake.url`` talk to it as to AWS:
     the catalog (p5e.48xlarge) get no product.
 ``GET /spot-advisor-data.json``
     The bytes of ``spot-advisor-data_spotinfo_2025-06-28.json``.
+``GetCostAndUsage`` (Cost Explorer, JSON 1.1)
+    SYNTHETIC spend (no public sample of a Cost Explorer answer is used): for every
+    period of the request's ``TimePeriod`` (``MONTHLY`` or ``DAILY``), one group per
+    purchase type in ``CE_PURCHASE_TYPES`` (and, when grouped by a tag, per value in
+    ``CE_TAG_VALUES``) with a deterministic ``UnblendedCost`` and ``AmortizedCost``;
+    ``ce_page_periods`` periods per page (default 1) and an opaque ``NextPageToken``.
 
 Re-timing. Each of the two history files is shifted by one constant so that its newest
 event lands at ``now - 1 h`` (``now`` is a constructor argument): the CSV's 2020-03-23
@@ -47,7 +53,10 @@ more CSV letters than IDs, IDs with the next numbers would be made up (none is, 
 ``FakeAws.zone_map(region)`` returns the mapping.
 
 Faults, all settable at any time from any thread: ``latency_s``, ``throttle``, ``hang``,
-``malformed``, ``deny_placement_scores``; ``clear_faults`` resets them. ``requests``
+``malformed``, ``deny_placement_scores``, and ``inject(fault, action, ...)`` with the
+shared vocabulary of ``tests.fakes.faults`` (throttle, hang, trickle, truncate, empty,
+page_cycle, http_403, http_500; targets are action names or "*", ``region=`` the
+region a request is signed for); ``clear_faults`` resets them all. ``requests``
 logs ``LoggedRequest(action, region, params)`` for every request received (params: the
 EC2 form fields without ``Action``, the Price List JSON body, or ``{"path": ...}``).
 
@@ -79,6 +88,8 @@ from types import TracebackType
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
+
+from tests.fakes.faults import Fault, FaultTable, injected, send_slowly, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 """A fixed 'now' for tests: the newest spot price event is at 11:00 that day."""
@@ -113,7 +124,11 @@ ACTIONS = (
     "GetSpotPlacementScores",
     "GetProducts",
     "GetSpotAdvisorData",
+    "DescribeAvailabilityZones",
+    "GetCostAndUsage",
 )
+CE_PURCHASE_TYPES = ("On Demand Instances", "Spot Instances", "Savings Plans")
+CE_TAG_VALUES = ("ml", "")  # "" is untagged spend (key "team$")
 
 # Price List API ``location`` per region (the names the API uses, "EU (...)").
 LOCATIONS: dict[str, str] = {
@@ -521,6 +536,7 @@ class _Reply:
     body: bytes
     content_type: str
     request_id: str
+    trickle: tuple[int, float] | None = None  # (bytes per write, pause [s])
 
 
 class _ApiError(Exception):
@@ -561,6 +577,8 @@ class FakeAws:
         self._throttles: dict[str, int] = {}
         self._hangs: dict[str, float] = {}
         self._malformed: dict[tuple[str, int], _Malformed] = {}
+        self.faults = FaultTable()
+        self.ce_page_periods = 1
         self._history_cache: dict[tuple[str, str], tuple[SpotEvent, ...]] = {}
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
@@ -699,6 +717,48 @@ class FakeAws:
         with self._lock:
             self._malformed[(_action_name(action), int(page))] = _Malformed(how, times)
 
+    def inject(
+        self,
+        fault: Fault | str,
+        target: str = "*",
+        *,
+        page: int | None = None,
+        times: int | None = None,
+        region: str | None = None,
+        seconds: float | None = None,
+        chunk_bytes: int = 16,
+        at_page: int = 3,
+        back_to: int = 2,
+        fresh: bool = False,
+        limit: int | None = None,
+    ) -> None:
+        """Inject one fault of the shared vocabulary (``tests.fakes.faults``).
+
+        ``target`` is an action name (``ACTIONS``) or "*". ``throttle`` and ``truncate``
+        go through ``throttle`` and ``malformed`` (an action, not "*").
+        """
+        if target != "*":
+            target = _action_name(target)
+        spec = injected(
+            fault,
+            target,
+            page=page,
+            times=times,
+            region=region,
+            seconds=seconds,
+            chunk_bytes=chunk_bytes,
+            at_page=at_page,
+            back_to=back_to,
+            fresh=fresh,
+            **({"limit": limit} if limit is not None else {}),
+        )
+        if spec.fault is Fault.THROTTLE:
+            self.throttle(target, 1 if times is None else times)
+        elif spec.fault is Fault.TRUNCATE:
+            self.malformed(target, spec.page or 1, how="truncate", times=times)
+        else:
+            self.faults.add(spec)
+
     def clear_faults(self) -> None:
         """No latency, throttling, hangs, broken pages or denial any more."""
         with self._lock:
@@ -709,6 +769,7 @@ class FakeAws:
             self._throttles.clear()
             self._hangs.clear()
             self._malformed.clear()
+        self.faults.clear()
 
     # -- helpers for tests
 
@@ -748,11 +809,17 @@ class FakeAws:
         with self._lock:
             hang = self._hangs.get(region or "", self._hangs.get("*", 0.0))
             latency = self._latency_s
+        injected_hang = self.faults.take(Fault.HANG, action, region=region)
+        if injected_hang is not None:
+            hang = max(hang, injected_hang.seconds)
         if hang and self._stopping.wait(hang):
             return None
         if latency and self._stopping.wait(latency):
             return None
-        if self._take_throttle(action):
+        status = self.faults.first_status(action, region=region)
+        if status is not None:
+            return _error(protocol, _http_fault(protocol, status), request_id)
+        if self._take_throttle(action) or self.faults.take(Fault.THROTTLE, action, region=region):
             return _throttled(protocol, request_id)
         try:
             body_out, page, content_type = self._dispatch(
@@ -763,10 +830,48 @@ class FakeAws:
         except Exception as exc:  # a bug of the fake: answer as AWS does, 500 InternalError
             traceback.print_exc()
             return _error(protocol, _ApiError(500, "InternalError", repr(exc)), request_id)
+        if self.faults.take(Fault.EMPTY, action, page=page, region=region):
+            body_out = self._empty_answer(action, params, request_id)
         broken = self._take_malformed(action, page)
-        if broken == "truncate":
-            body_out = body_out[: len(body_out) // 2]
-        return _Reply(200, body_out, content_type, request_id)
+        if broken == "truncate" or self.faults.take(
+            Fault.TRUNCATE, action, page=page, region=region
+        ):
+            body_out = truncated(body_out)
+        slow = self.faults.take(Fault.TRICKLE, action, page=page, region=region)
+        trickle = (slow.chunk_bytes, slow.seconds) if slow is not None else None
+        return _Reply(200, body_out, content_type, request_id, trickle)
+
+    def _empty_answer(self, action: str, params: dict[str, Any], request_id: str) -> bytes:
+        """A valid answer of ``action`` with no items and no next page."""
+        if action == "GetProducts":
+            return json.dumps({"FormatVersion": "aws_v1", "PriceList": []}).encode()
+        if action == "GetCostAndUsage":
+            empty = {
+                "GroupDefinitions": params.get("GroupBy") or [],
+                "ResultsByTime": [],
+                "DimensionValueAttributes": [],
+            }
+            return json.dumps(empty).encode()
+        if action == "GetSpotAdvisorData":
+            doc = json.loads(self.data.spot_advisor)
+            doc["spot_advisor"], doc["instance_types"] = {}, {}
+            return json.dumps(doc).encode()
+        inner = {
+            "DescribeSpotPriceHistory": "<spotPriceHistorySet/><nextToken/>",
+            "GetSpotPlacementScores": "<spotPlacementScoreSet/>",
+            "DescribeAvailabilityZones": "<availabilityZoneInfo/>",
+        }[action]
+        return _ec2_xml(action, inner, request_id)
+
+    def _next_token(
+        self, action: str, page: int, offset: int, size: int, fingerprint: str, more: bool
+    ) -> str:
+        """The next-page token of ``page`` (``""``: the last page), or a cycled one under
+        a ``page_cycle`` fault."""
+        cycle = self.faults.next_page(action, page)
+        if cycle is not None:
+            return _make_token((cycle.page - 1) * size, cycle.page, fingerprint, cycle.serial)
+        return _make_token(offset + size, page + 1, fingerprint) if more else ""
 
     def _dispatch(
         self,
@@ -783,6 +888,8 @@ class FakeAws:
                 raise _ApiError(404, "NoSuchKey", "The specified key does not exist.")
             return self.data.spot_advisor, 1, "application/json"
         if protocol == "json":
+            if action == "GetCostAndUsage":
+                return self._get_cost_and_usage(params)
             if action != "GetProducts":
                 raise _ApiError(400, "UnknownOperationException", f"Unknown operation {action}")
             return self._get_products(params)
@@ -861,7 +968,9 @@ class FakeAws:
         rows = self._history(region, params, fingerprint)
         chunk = rows[offset : offset + max_results]
         more = offset + max_results < len(rows)
-        token = _make_token(offset + max_results, page + 1, fingerprint) if more else ""
+        token = self._next_token(
+            "DescribeSpotPriceHistory", page, offset, max_results, fingerprint, more
+        )
         bad_price = self._item_broken("DescribeSpotPriceHistory", page)
         omit_ids = self.omit_zone_ids
         items = "".join(
@@ -994,11 +1103,10 @@ class FakeAws:
             + f"<score>{s}</score></item>"
             for r, z, s in chunk
         )
-        tail = (
-            f"<nextToken>{_make_token(offset + max_results, page + 1, fingerprint)}</nextToken>"
-            if more
-            else ""
+        token = self._next_token(
+            "GetSpotPlacementScores", page, offset, max_results, fingerprint, more
         )
+        tail = f"<nextToken>{token}</nextToken>" if token else ""
         return f"<spotPlacementScoreSet>{items}</spotPlacementScoreSet>{tail}", page
 
     # -- GetProducts
@@ -1030,8 +1138,81 @@ class FakeAws:
             "FormatVersion": params.get("FormatVersion") or "aws_v1",
             "PriceList": items,
         }
-        if offset + max_results < len(matched):
-            answer["NextToken"] = _make_token(offset + max_results, page + 1, fingerprint)
+        more = offset + max_results < len(matched)
+        token = self._next_token("GetProducts", page, offset, max_results, fingerprint, more)
+        if token:
+            answer["NextToken"] = token
+        return json.dumps(answer).encode(), page, JSON_CONTENT_TYPE
+
+    # -- GetCostAndUsage
+
+    def _get_cost_and_usage(self, params: dict[str, Any]) -> tuple[bytes, int, str]:
+        """Synthetic spend per period, purchase type and tag value (see the docstring)."""
+        period = params.get("TimePeriod") or {}
+        try:
+            start = datetime.fromisoformat(str(period["Start"])).date()
+            end = datetime.fromisoformat(str(period["End"])).date()
+        except (KeyError, ValueError):
+            raise _ApiError(400, "ValidationException", "TimePeriod needs Start and End") from None
+        if start >= end:
+            raise _ApiError(400, "ValidationException", "Start must be before End")
+        granularity = params.get("Granularity", "DAILY")
+        if granularity not in ("DAILY", "MONTHLY"):
+            raise _ApiError(400, "ValidationException", f"Unsupported granularity {granularity}")
+        group_by = params.get("GroupBy") or []
+        tag = next((g.get("Key") for g in group_by if g.get("Type") == "TAG"), None)
+        metrics = params.get("Metrics") or ["UnblendedCost"]
+        periods: list[tuple[str, str]] = []
+        day = start
+        while day < end:
+            if granularity == "DAILY":
+                following = day + timedelta(days=1)
+            else:
+                following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+            periods.append((day.isoformat(), min(following, end).isoformat()))
+            day = following
+        fingerprint = _fingerprint("ce", params)
+        offset, page = _read_token(
+            params.get("NextPageToken"), fingerprint, "InvalidNextTokenException"
+        )
+        size = max(1, int(self.ce_page_periods))
+        results = []
+        for begin, finish in periods[offset : offset + size]:
+            groups = []
+            for purchase in CE_PURCHASE_TYPES:
+                for value in CE_TAG_VALUES if tag else (None,):
+                    keys = [purchase] + ([f"{tag}${value}"] if tag else [])
+                    digest = hashlib.sha256(f"{begin}|{'|'.join(keys)}".encode()).digest()
+                    amount = 10 + int.from_bytes(digest[:2], "big") % 990
+                    groups.append(
+                        {
+                            "Keys": keys,
+                            "Metrics": {
+                                m: {
+                                    "Amount": f"{amount * (0.9 if m == 'AmortizedCost' else 1.0):.4f}",
+                                    "Unit": "USD",
+                                }
+                                for m in metrics
+                            },
+                        }
+                    )
+            results.append(
+                {
+                    "TimePeriod": {"Start": begin, "End": finish},
+                    "Total": {},
+                    "Groups": groups,
+                    "Estimated": finish > self.now.date().isoformat(),
+                }
+            )
+        answer: dict[str, Any] = {
+            "GroupDefinitions": group_by,
+            "ResultsByTime": results,
+            "DimensionValueAttributes": [],
+        }
+        more = offset + size < len(periods)
+        token = self._next_token("GetCostAndUsage", page, offset, size, fingerprint, more)
+        if token:
+            answer["NextPageToken"] = token
         return json.dumps(answer).encode(), page, JSON_CONTENT_TYPE
 
 
@@ -1075,7 +1256,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(reply.body)))
             self.send_header("x-amzn-RequestId", reply.request_id)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if reply.trickle is None:
+                self.wfile.write(reply.body)
+            else:
+                chunk, pause = reply.trickle
+                send_slowly(self.wfile, reply.body, chunk, pause, self.server.fake._stopping)
         except OSError:  # the client gave up (e.g. its read timeout fired)
             self.close_connection = True
 
@@ -1148,6 +1333,17 @@ def _error(protocol: str, err: _ApiError, request_id: str) -> _Reply:
     """An API error in the protocol's own format."""
     render = {"json": _json_error, "s3": _s3_error}.get(protocol, _ec2_error)
     return render(err.status, err.code, err.message, request_id)
+
+
+def _http_fault(protocol: str, status: int) -> _ApiError:
+    """The ``http_403`` / ``http_500`` fault as the protocol words it."""
+    if status == 403:
+        code = {"json": "AccessDeniedException", "s3": "AccessDenied"}.get(
+            protocol, "UnauthorizedOperation"
+        )
+        return _ApiError(403, code, "You are not authorized to perform this operation.")
+    code = {"json": "InternalErrorException"}.get(protocol, "InternalError")
+    return _ApiError(status, code, "An internal error has occurred.")
 
 
 def _throttled(protocol: str, request_id: str) -> _Reply:
@@ -1282,13 +1478,18 @@ def _iso_ms(epoch_ms: int) -> str:
 
 def _fingerprint(scope: str | None, params: Mapping[str, Any]) -> str:
     """What a pagination token is bound to: the request without its paging fields."""
-    kept = {k: v for k, v in params.items() if k not in ("NextToken", "MaxResults")}
+    kept = {
+        k: v for k, v in params.items() if k not in ("NextToken", "NextPageToken", "MaxResults")
+    }
     text = json.dumps([scope, kept], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _make_token(offset: int, page: int, fingerprint: str) -> str:
-    raw = json.dumps({"o": offset, "p": page, "f": fingerprint}, separators=(",", ":"))
+def _make_token(offset: int, page: int, fingerprint: str, serial: int | None = None) -> str:
+    fields: dict[str, Any] = {"o": offset, "p": page, "f": fingerprint}
+    if serial is not None:  # a page cycle with fresh tokens: each one distinct
+        fields["n"] = serial
+    raw = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

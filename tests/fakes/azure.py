@@ -58,8 +58,11 @@ SDK clients reach it with ``base_url=fake.url`` and a ``FakeCredential``.
     Any scope sees every sample row (one made-up billing account).
 
 Faults, settable at any time from any thread: ``latency_s``, ``throttle`` (429 with
-``Retry-After: 0``), ``hang`` (by API and region), ``malformed`` (a page cut in half);
-``clear_faults`` resets them. ``requests`` logs every request (``LoggedRequest``).
+``Retry-After: 0``), ``hang`` (by API and region), ``malformed`` (a page cut in half),
+and ``inject(fault, api, ...)`` with the shared vocabulary of ``tests.fakes.faults``
+(throttle, hang, trickle, truncate, empty, page_cycle, http_403 ``AuthorizationFailed``,
+http_500 ``InternalServerError``; ``region=`` for ``hang`` only); ``clear_faults``
+resets them all. ``requests`` logs every request (``LoggedRequest``).
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qs, quote, urlsplit
+
+from tests.fakes.faults import Fault, FaultTable, injected, send_slowly, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 """A fixed 'now' for tests."""
@@ -652,6 +657,7 @@ class _Reply:
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
+    trickle: tuple[int, float] | None = None  # (bytes per write, pause [s])
 
 
 @dataclass
@@ -718,6 +724,7 @@ class FakeAzure:
         self._throttles: dict[str, int] = {}
         self._hangs: dict[str, _Hang] = {}
         self._malformed: dict[tuple[str, int], int | None] = {}
+        self.faults = FaultTable()
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -828,6 +835,50 @@ class FakeAzure:
         with self._lock:
             self._malformed[(_api(api), int(page))] = times
 
+    def inject(
+        self,
+        fault: Fault | str,
+        target: str = "*",
+        *,
+        page: int | None = None,
+        times: int | None = None,
+        region: str | None = None,
+        seconds: float | None = None,
+        chunk_bytes: int = 16,
+        at_page: int = 3,
+        back_to: int = 2,
+        fresh: bool = False,
+        limit: int | None = None,
+    ) -> None:
+        """Inject one fault of the shared vocabulary (``tests.fakes.faults``).
+
+        ``target`` is an API (``APIS``) or "*"; ``throttle``, ``hang`` and ``truncate``
+        go through ``throttle``, ``hang`` and ``malformed`` (an API, not "*").
+        """
+        if target != "*":
+            target = _api(target)
+        spec = injected(
+            fault,
+            target,
+            page=page,
+            times=times,
+            region=region,
+            seconds=seconds,
+            chunk_bytes=chunk_bytes,
+            at_page=at_page,
+            back_to=back_to,
+            fresh=fresh,
+            **({"limit": limit} if limit is not None else {}),
+        )
+        if spec.fault is Fault.THROTTLE:
+            self.throttle(target, 1 if times is None else times)
+        elif spec.fault is Fault.HANG:
+            self.hang(target, spec.seconds, region=region, times=times)
+        elif spec.fault is Fault.TRUNCATE:
+            self.malformed(target, spec.page or 1, times=times)
+        else:
+            self.faults.add(spec)
+
     def clear_faults(self) -> None:
         """No latency, throttling, hangs or broken pages any more."""
         with self._lock:
@@ -835,6 +886,7 @@ class FakeAzure:
             self._throttles.clear()
             self._hangs.clear()
             self._malformed.clear()
+        self.faults.clear()
 
     # -- request handling (called from handler threads)
 
@@ -859,6 +911,15 @@ class FakeAzure:
             return None
         if api is None:
             return _arm_error(404, "NotFound", f"No route for {method} {path}")
+        status = self.faults.first_status(api)
+        if status == 403:
+            return _arm_error(
+                403,
+                "AuthorizationFailed",
+                "The client does not have authorization to perform this action.",
+            )
+        if status is not None:
+            return _arm_error(status, "InternalServerError", "Encountered internal server error.")
         if self._take_throttle(api):
             return _arm_error(
                 429, "TooManyRequests", "Rate limit exceeded; retry later", retry_after=True
@@ -883,10 +944,14 @@ class FakeAzure:
                 body_out = json.dumps({"Error": {"Code": exc.code, "Message": exc.message}})
                 return _Reply(400, body_out.encode())
             return _arm_error(400, exc.code, exc.message)
+        if self.faults.take(Fault.EMPTY, api, page=page):
+            payload = _emptied(payload)
         encoded = json.dumps(payload).encode()
-        if self._take_malformed(api, page):
-            encoded = encoded[: len(encoded) // 2]
-        return _Reply(200, encoded)
+        if self._take_malformed(api, page) or self.faults.take(Fault.TRUNCATE, api, page=page):
+            encoded = truncated(encoded)
+        slow = self.faults.take(Fault.TRICKLE, api, page=page)
+        trickle = (slow.chunk_bytes, slow.seconds) if slow is not None else None
+        return _Reply(200, encoded, trickle=trickle)
 
     def _take_throttle(self, api: str) -> bool:
         with self._lock:
@@ -931,8 +996,17 @@ class FakeAzure:
         skip = _int(params.get("$skip"), 0)
         chunk = matched[skip : skip + size]
         next_link = None
-        if skip + size < len(matched):
-            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items() if k != "$skip")
+        page = skip // size + 1
+        query = "&".join(
+            f"{k}={quote(v, safe='')}" for k, v in params.items() if k not in ("$skip", "cycle")
+        )
+        cycle = self.faults.next_page("retail-prices", page)
+        if cycle is not None:
+            serial = f"&cycle={cycle.serial}" if cycle.serial is not None else ""
+            next_link = (
+                f"{self.url}/api/retail/prices?{query}&$skip={(cycle.page - 1) * size}{serial}"
+            )
+        elif skip + size < len(matched):
             next_link = f"{self.url}/api/retail/prices?{query}&$skip={skip + size}"
         answer = {
             "BillingCurrency": "USD",
@@ -942,7 +1016,7 @@ class FakeAzure:
             "NextPageLink": next_link,
             "Count": len(chunk),
         }
-        return answer, skip // size + 1
+        return answer, page
 
     def _graph(self, document: Any) -> tuple[dict[str, Any], int]:
         if not isinstance(document, dict) or not isinstance(document.get("query"), str):
@@ -960,9 +1034,13 @@ class FakeAzure:
             "facets": [],
             "resultTruncated": "false",
         }
-        if offset + size < len(rows):
+        page = offset // size + 1
+        cycle = self.faults.next_page("resource-graph", page)
+        if cycle is not None:
+            answer["$skipToken"] = _make_token((cycle.page - 1) * size, cycle.serial)
+        elif offset + size < len(rows):
             answer["$skipToken"] = _make_token(offset + size)
-        return answer, offset // size + 1
+        return answer, page
 
     def _usage(self, path: str, params: Mapping[str, str]) -> tuple[dict[str, Any], int]:
         if not params.get("api-version"):
@@ -990,12 +1068,21 @@ class FakeAzure:
         offset = _int(params.get("$skiptoken"), 0)
         chunk = items[offset : offset + size]
         answer: dict[str, Any] = {"value": chunk}
-        if offset + size < len(items):
-            query = "&".join(
-                f"{k}={quote(v, safe='')}" for k, v in params.items() if k != "$skiptoken"
+        page = offset // size + 1
+        query = "&".join(
+            f"{k}={quote(v, safe='')}"
+            for k, v in params.items()
+            if k not in ("$skiptoken", "cycle")
+        )
+        cycle = self.faults.next_page("consumption", page)
+        if cycle is not None:
+            serial = f"&cycle={cycle.serial}" if cycle.serial is not None else ""
+            answer["nextLink"] = (
+                f"{self.url}{path}?{query}&$skiptoken={(cycle.page - 1) * size}{serial}"
             )
+        elif offset + size < len(items):
             answer["nextLink"] = f"{self.url}{path}?{query}&$skiptoken={offset + size}"
-        return answer, offset // size + 1
+        return answer, page
 
 
 def _api(name: str) -> str:
@@ -1043,8 +1130,27 @@ def _int(value: Any, default: int) -> int:
         raise _BadRequest("BadRequest", f"{value!r} is not a number") from None
 
 
-def _make_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+def _emptied(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as a valid page with no items and no next page (the ``empty`` fault)."""
+    out = dict(payload)
+    for key in ("Items", "data", "value"):
+        if key in out:
+            out[key] = []
+    for key in ("Count", "count", "totalRecords"):
+        if key in out:
+            out[key] = 0
+    if "NextPageLink" in out:
+        out["NextPageLink"] = None
+    out.pop("$skipToken", None)
+    out.pop("nextLink", None)
+    return out
+
+
+def _make_token(offset: int, serial: int | None = None) -> str:
+    fields: dict[str, Any] = {"o": offset}
+    if serial is not None:  # a page cycle with fresh tokens: each one distinct
+        fields["n"] = serial
+    return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode()
 
 
 def _read_token(token: Any) -> int:
@@ -1101,7 +1207,11 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in reply.headers:
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if reply.trickle is None:
+                self.wfile.write(reply.body)
+            else:
+                chunk, pause = reply.trickle
+                send_slowly(self.wfile, reply.body, chunk, pause, self.server.fake._stopping)
         except OSError:  # the client gave up (e.g. its read timeout fired)
             self.close_connection = True
 

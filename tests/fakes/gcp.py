@@ -83,7 +83,12 @@ The project number and billing account id are in the table but never selected.
 Faults, settable at any time from any thread, per API (``"catalog"`` or ``"bigquery"``):
 ``latency_s``; ``throttle(api, times)`` (HTTP 429 ``RESOURCE_EXHAUSTED`` with reason
 ``rateLimitExceeded``); ``hang(api, seconds)``; ``malformed(api, page, times)`` (a
-page's body cut in half, HTTP 200); ``clear_faults()``. ``requests`` logs
+page's body cut in half, HTTP 200); and ``inject(fault, api, ...)`` with the shared
+vocabulary of ``tests.fakes.faults`` (throttle, hang, trickle, truncate, empty,
+page_cycle, http_403 ``PERMISSION_DENIED``, http_500 ``INTERNAL``). Pages: the SKU
+listing's pages are 1, 2...; BigQuery's query answer is page 1 and its result pages 2,
+3...; the services listing has no page number (so ``empty`` and ``truncate``, which
+default to page 1, hit the SKUs). ``clear_faults()`` ends them all. ``requests`` logs
 ``LoggedRequest(api, method, path, params, body)`` for every request.
 """
 
@@ -110,6 +115,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.faults import Fault, FaultTable, injected, send_slowly, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 BILLING_MONTH = "2025-06"  # the month before DEFAULT_NOW: the default billing month
@@ -936,6 +943,7 @@ class LoggedRequest(NamedTuple):
 class _Reply:
     status: int
     body: bytes
+    trickle: tuple[int, float] | None = None  # (bytes per write, pause [s])
 
 
 class _ApiError(Exception):
@@ -1004,6 +1012,7 @@ class FakeGcp:
         self._throttles: dict[str, int] = {}
         self._hangs: dict[str, float] = {}
         self._malformed: dict[tuple[str, int], _Malformed] = {}
+        self.faults = FaultTable()
         self._results: dict[str, _Result] = {}
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
@@ -1087,6 +1096,36 @@ class FakeGcp:
         with self._lock:
             self._malformed[(_api(api), int(page))] = _Malformed(times)
 
+    def inject(
+        self,
+        fault: Fault | str,
+        target: str = "*",
+        *,
+        page: int | None = None,
+        times: int | None = None,
+        seconds: float | None = None,
+        chunk_bytes: int = 16,
+        at_page: int = 3,
+        back_to: int = 2,
+        fresh: bool = False,
+        limit: int | None = None,
+    ) -> None:
+        """Inject one fault of the shared vocabulary (``tests.fakes.faults``) into
+        ``target`` ("catalog", "bigquery" or "*")."""
+        spec = injected(
+            fault,
+            _api(target),
+            page=page,
+            times=times,
+            seconds=seconds,
+            chunk_bytes=chunk_bytes,
+            at_page=at_page,
+            back_to=back_to,
+            fresh=fresh,
+            **({"limit": limit} if limit is not None else {}),
+        )
+        self.faults.add(spec)
+
     def clear_faults(self) -> None:
         """No latency, throttling, hangs or broken pages any more."""
         with self._lock:
@@ -1094,6 +1133,7 @@ class FakeGcp:
             self._throttles.clear()
             self._hangs.clear()
             self._malformed.clear()
+        self.faults.clear()
 
     # -- request handling (called from handler threads)
 
@@ -1110,11 +1150,28 @@ class FakeGcp:
             self.requests.append(LoggedRequest(api, method, path, params, payload))
             hang = self._hangs.get(api, self._hangs.get("*", 0.0))
             latency = self._latency.get(api, self._latency.get("*", 0.0))
+        injected_hang = self.faults.take(Fault.HANG, api)
+        if injected_hang is not None:
+            hang = max(hang, injected_hang.seconds)
         if hang and self._stopping.wait(hang):
             return None
         if latency and self._stopping.wait(latency):
             return None
-        if self._take_throttle(api):
+        status = self.faults.first_status(api)
+        if status == 403:
+            return _error(
+                _ApiError(
+                    403,
+                    "PERMISSION_DENIED",
+                    "The caller does not have permission",
+                    "forbidden",
+                )
+            )
+        if status is not None:
+            return _error(
+                _ApiError(status, "INTERNAL", "Internal error encountered.", "backendError")
+            )
+        if self._take_throttle(api) or self.faults.take(Fault.THROTTLE, api):
             return _error(
                 _ApiError(
                     429,
@@ -1135,10 +1192,25 @@ class FakeGcp:
         except Exception as exc:  # a bug of the fake: answer 500 as Google does
             traceback.print_exc()
             return _error(_ApiError(500, "INTERNAL", repr(exc), "internalError"))
+        if page and self.faults.take(Fault.EMPTY, api, page=page):
+            answer = _emptied(answer)
         out = json.dumps(answer).encode()
-        if page and self._take_malformed(api, page):
-            out = out[: len(out) // 2]
-        return _Reply(200, out)
+        if page and (
+            self._take_malformed(api, page) or self.faults.take(Fault.TRUNCATE, api, page=page)
+        ):
+            out = truncated(out)
+        slow = self.faults.take(Fault.TRICKLE, api, page=page or None)
+        return _Reply(200, out, (slow.chunk_bytes, slow.seconds) if slow is not None else None)
+
+    def _next_token(
+        self, api: str, page: int, offset: int, size: int, fingerprint: str, more: bool
+    ) -> str:
+        """The next-page token of ``page`` (``""``: the last page), or a cycled one under
+        a ``page_cycle`` fault."""
+        cycle = self.faults.next_page(api, page)
+        if cycle is not None:
+            return _make_token((cycle.page - 1) * size, cycle.page, fingerprint, cycle.serial)
+        return _make_token(offset + size, page + 1, fingerprint) if more else ""
 
     def _take_throttle(self, api: str) -> bool:
         with self._lock:
@@ -1199,7 +1271,7 @@ class FakeGcp:
         more = offset + size < len(self.skus)
         answer: dict[str, Any] = {
             "skus": chunk,
-            "nextPageToken": _make_token(offset + size, page + 1, fingerprint) if more else "",
+            "nextPageToken": self._next_token("catalog", page, offset, size, fingerprint, more),
         }
         return answer, page
 
@@ -1346,8 +1418,9 @@ class FakeGcp:
             "totalBytesBilled": str(billed),
             "cacheHit": False,
         }
-        if size < len(rows):
-            answer["pageToken"] = _make_token(size, 2, job_id)
+        token = self._next_token("bigquery", 1, 0, size, job_id, size < len(rows))
+        if token:
+            answer["pageToken"] = token
         return answer
 
     def _results_page(self, job_id: str, params: dict[str, str]) -> tuple[dict[str, Any], int]:
@@ -1363,8 +1436,11 @@ class FakeGcp:
             "rows": chunk,
             "totalRows": str(len(result.rows)),
         }
-        if offset + size < len(result.rows):
-            answer["pageToken"] = _make_token(offset + size, page + 1, job_id)
+        token = self._next_token(
+            "bigquery", page, offset, size, job_id, offset + size < len(result.rows)
+        )
+        if token:
+            answer["pageToken"] = token
         return answer, page
 
 
@@ -1440,8 +1516,25 @@ def _bytes_limit(value: Any) -> int | None:
         ) from None
 
 
-def _make_token(offset: int, page: int, fingerprint: str) -> str:
-    raw = json.dumps({"o": offset, "p": page, "f": fingerprint}, separators=(",", ":"))
+def _emptied(answer: dict[str, Any]) -> dict[str, Any]:
+    """``answer`` as a valid page with no items and no next page (the ``empty`` fault)."""
+    out = dict(answer)
+    for key in ("skus", "services", "rows"):
+        if key in out:
+            out[key] = []
+    if "nextPageToken" in out:
+        out["nextPageToken"] = ""
+    out.pop("pageToken", None)
+    if "totalRows" in out:
+        out["totalRows"] = "0"
+    return out
+
+
+def _make_token(offset: int, page: int, fingerprint: str, serial: int | None = None) -> str:
+    fields: dict[str, Any] = {"o": offset, "p": page, "f": fingerprint}
+    if serial is not None:  # a page cycle with fresh tokens: each one distinct
+        fields["n"] = serial
+    raw = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -1511,7 +1604,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json; charset=UTF-8")
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(reply.body)
+            if reply.trickle is None:
+                self.wfile.write(reply.body)
+            else:
+                chunk, pause = reply.trickle
+                send_slowly(self.wfile, reply.body, chunk, pause, self.server.fake._stopping)
         except OSError:  # the client gave up (e.g. its read timeout fired)
             self.close_connection = True
 
