@@ -13,6 +13,16 @@ ending before the deadline; Azure's event is acknowledged once the hook has fini
 then the agent exits 0, or keeps watching with ``--keep-running``. Rebalance and
 maintenance notices are printed and logged and ``--on-rebalance`` runs in the
 background while the agent keeps watching (a termination often follows a rebalance).
+
+The loop never waits on a webhook. Each post runs in a thread of its own (each attempt
+within a whole-request deadline, see :mod:`.webhook`) and writes its ``webhook`` record
+when it ends, while polling, hooks and the log go on. Only on exit does the agent wait
+for posts still under way, at most ``webhook_wait`` seconds in all. A post still running
+then gets a failed ``webhook`` record of its own (one line, the URL without secrets).
+
+A torn or unreadable line in the log (a crash mid-write leaves a torn last line) is
+skipped with a note naming the file and the line. The notices around it are still
+remembered, and new records start on a fresh line.
 """
 
 from __future__ import annotations
@@ -26,19 +36,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from spotadvisor.watch.actions import (
-    HookResult,
-    hook_env,
-    hook_timeout,
-    post_webhook,
-    run_hook,
-)
+from spotadvisor.watch.actions import HookResult, hook_env, hook_timeout, run_hook
 from spotadvisor.watch.http import MetadataError, safe_url
 from spotadvisor.watch.notice import Identity, Notice, Recorder, utc
+from spotadvisor.watch.webhook import WEBHOOK_TIMEOUT, post_webhook
 
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 3  # --once: the metadata service did not answer
 EXIT_INTERRUPTED = 130
+WEBHOOK_WAIT = 10.0  # seconds the agent waits on exit for webhook posts still under way
+MAX_SKIP_NOTES = 5  # unreadable log lines named one by one at start; the rest counted
 
 
 class Source(Protocol):
@@ -78,6 +85,10 @@ class Settings:
         URL that receives each termination record as a JSON POST.
     webhook_retries
         Retries after the first webhook attempt.
+    webhook_timeout
+        Seconds for one whole webhook attempt: connect, send, the full answer.
+    webhook_wait
+        Longest the agent waits on exit for webhook posts still under way [s].
     hook_timeout
         Longest a hook may run [s]; None: until the deadline less ``hook_margin``.
     hook_margin
@@ -95,6 +106,8 @@ class Settings:
     on_rebalance: str | None = None
     webhook: str | None = None
     webhook_retries: int = 5
+    webhook_timeout: float = WEBHOOK_TIMEOUT
+    webhook_wait: float = WEBHOOK_WAIT
     hook_timeout: float | None = None
     hook_margin: float = 5.0
     log: Path | None = None
@@ -162,6 +175,7 @@ class Agent:
         self.failures = 0
         self.last_error_at = -float("inf")
         self.background: list[threading.Thread] = []
+        self.deliveries: list[_Delivery] = []
 
     def now(self) -> datetime:
         """The current time, UTC."""
@@ -188,6 +202,7 @@ class Agent:
                 if left > 0:
                     self.sleep(left)
         except KeyboardInterrupt:
+            self._give_up_webhooks("the agent was interrupted")
             self.err("interrupted: stopped watching")
             return EXIT_INTERRUPTED
 
@@ -199,11 +214,19 @@ class Agent:
             from spotadvisor.errors import UsageError
             from spotadvisor.watch.notice import read_watch_log
 
+            skipped: list[str] = []
             try:
-                done = {n.event_id for n in read_watch_log(log)}
+                done = {n.event_id for n in read_watch_log(log, skip=skipped.append)}
             except UsageError as exc:
                 self.err(f"warning: cannot read the notices already in {log}: {exc}")
                 done = set()
+            for line in skipped[:MAX_SKIP_NOTES]:
+                self.err(f"warning: {line}")
+            if len(skipped) > MAX_SKIP_NOTES:
+                more = len(skipped) - MAX_SKIP_NOTES
+                self.err(
+                    f"warning: skipped {more} more line(s) of {log} that are not watch records"
+                )
             if done:
                 self.seen |= done
                 self.err(
@@ -225,6 +248,17 @@ class Agent:
             self.err(f"{len(running)} rebalance/maintenance hook(s) still running; not waiting")
         for thread in running if self.settings.once else []:
             thread.join()
+        # webhook posts still under way: a bounded wait, on the real clock
+        until = time.monotonic() + self.settings.webhook_wait
+        for delivery in self.deliveries:
+            delivery.thread.join(max(0.0, until - time.monotonic()))
+        wait = self.settings.webhook_wait
+        self._give_up_webhooks(f"the agent exits after waiting {wait:g} s for it")
+
+    def _give_up_webhooks(self, why: str) -> None:
+        """A failed ``webhook`` record for each post still under way."""
+        for delivery in self.deliveries:
+            delivery.give_up(why)
 
     # -- errors
 
@@ -265,17 +299,12 @@ class Agent:
     def _terminate(self, notice: Notice) -> None:
         record = notice.record(self.now())
         self.records.notice(record)
-        webhook = None
-        if self.settings.webhook:
-            webhook = threading.Thread(
-                target=self._webhook, args=(notice, record), name="webhook", daemon=True
-            )
-            webhook.start()
+        if self.settings.webhook:  # in the background: never waited for here
+            self.deliveries = [d for d in self.deliveries if d.thread.is_alive()]
+            self.deliveries.append(_Delivery(self, self.settings.webhook, notice, record))
         if self.settings.on_notice:
             self._run_hook(self.settings.on_notice, notice, record)
             self._acknowledge(notice)
-        if webhook is not None:
-            webhook.join()
 
     def _advise(self, notice: Notice) -> None:
         record = notice.record(self.now())
@@ -324,21 +353,62 @@ class Agent:
             ok = 200 <= status < 300
             self.records.outcome(self.now(), "ack", event_id=notice.event_id, ok=ok, status=status)
 
-    def _webhook(self, notice: Notice, record: dict[str, Any]) -> None:
-        assert self.settings.webhook is not None
-        result = post_webhook(
-            self.settings.webhook,
-            record,
-            retries=self.settings.webhook_retries,
-            deadline=notice.deadline.timestamp() if notice.deadline else None,
+
+class _Delivery:
+    """One webhook post in a thread of its own, reported in one ``webhook`` record.
+
+    The record comes from the thread when the post ends, or from :meth:`give_up` when
+    the agent stops waiting for it, whichever is first; the other is not written.
+    """
+
+    def __init__(self, agent: Agent, url: str, notice: Notice, record: dict[str, Any]) -> None:
+        self.agent, self.url, self.notice = agent, url, notice
+        self.attempts = 0
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._reported = False
+        self.thread = threading.Thread(
+            target=self._post, args=(record,), name="webhook", daemon=True
         )
-        self.records.outcome(
-            self.now(),
+        self.thread.start()
+
+    def _post(self, record: dict[str, Any]) -> None:
+        settings = self.agent.settings
+        result = post_webhook(
+            self.url,
+            record,
+            retries=settings.webhook_retries,
+            timeout=settings.webhook_timeout,
+            deadline=self.notice.deadline.timestamp() if self.notice.deadline else None,
+            clock=self.agent.clock,
+            on_attempt=self._attempt,
+        )
+        self._report(result.ok, result.status, result.attempts, result.error)
+
+    def _attempt(self, number: int) -> None:
+        self.attempts = number
+
+    def give_up(self, why: str) -> None:
+        """Report the post as failed if it is still under way."""
+        if not self.thread.is_alive():
+            return
+        age = time.monotonic() - self.started
+        so_far = f"{self.attempts} attempt(s) so far"
+        error = f"{safe_url(self.url)}: no result after {age:.1f} s ({so_far}); {why}"
+        self._report(False, None, self.attempts, error)
+
+    def _report(self, ok: bool, status: int | None, attempts: int, error: str | None) -> None:
+        with self._lock:
+            if self._reported:
+                return
+            self._reported = True
+        self.agent.records.outcome(
+            self.agent.now(),
             "webhook",
-            event_id=notice.event_id,
-            url=safe_url(self.settings.webhook),
-            ok=result.ok,
-            status=result.status,
-            attempts=result.attempts,
-            error=result.error,
+            event_id=self.notice.event_id,
+            url=safe_url(self.url),
+            ok=ok,
+            status=status,
+            attempts=attempts,
+            error=error,
         )

@@ -12,6 +12,7 @@ logs back with :func:`read_watch_log`. The keys of a notice record are fixed
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -191,13 +192,19 @@ class Recorder:
     Thread-safe (hooks and the webhook finish in threads). A log that cannot be written
     is said once on ``err`` and otherwise ignored: it must never stop the agent.
 
+    Each record reaches the log in one ``write`` of the whole line, opened for appending,
+    so a crash can at worst leave the last line incomplete, never mix two records. If
+    the file does not end with a newline (a torn line from a crash, or a hand edit), the
+    record starts with one, so it is never glued onto the torn line.
+
     Parameters
     ----------
     out, err
         Line writers (stdout and stderr in the CLI).
     log
-        JSON-lines file to append to, or None. Notices are synced to disk at once: the
-        machine may be gone a minute later.
+        JSON-lines file to append to, or None. Notices are synced to disk at once (and
+        the folder, when the file is new), because the machine may be gone a minute
+        later and they are what a restarted agent remembers.
     """
 
     def __init__(
@@ -208,7 +215,7 @@ class Recorder:
         self._log_failed = False
 
     def notice(self, record: dict[str, Any]) -> None:
-        """Print a notice record on ``out`` and log it."""
+        """Print a notice record on ``out`` and log it (synced)."""
         line = dumps(record)
         with self._lock:
             self.out(line)
@@ -225,24 +232,91 @@ class Recorder:
         if self.log is None:
             return
         try:
-            with self.log.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-                handle.flush()
-                if sync:
-                    os.fsync(handle.fileno())
+            append_line(self.log, line, sync=sync)
         except OSError as exc:
             if not self._log_failed:
                 self._log_failed = True
-                self.err(f"warning: cannot write {self.log}: {exc.strerror}")
+                self.err(f"warning: cannot write {self.log}: {exc.strerror or exc}")
 
 
-def read_watch_log(path: Path) -> list[Notice]:
+def append_line(path: Path, line: str, *, sync: bool) -> None:
+    """Append ``line`` and a newline to ``path`` in one write, on a line of its own.
+
+    Parameters
+    ----------
+    path
+        The file; created when missing.
+    line
+        One line of text, without the newline.
+    sync
+        fsync the file (and its folder when the file is new) before returning.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be opened or written.
+    """
+    new = not path.exists()
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        readable = True
+    except PermissionError:  # a write-only log: no check for a torn last line
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        readable = False
+    try:
+        data = line.encode("utf-8") + b"\n"
+        if readable and not _ends_a_line(fd):
+            data = b"\n" + data
+        written = os.write(fd, data)
+        while written < len(data):  # only on a full disk or a signal: finish the line
+            written += os.write(fd, data[written:])
+        if sync:
+            try:
+                os.fsync(fd)
+            except OSError as exc:  # a pipe or a terminal cannot be synced: nothing to lose
+                if exc.errno != errno.EINVAL:
+                    raise
+    finally:
+        os.close(fd)
+    if sync and new:
+        _sync_folder(path.parent)
+
+
+def _ends_a_line(fd: int) -> bool:
+    """Whether the file is empty or ends with a newline (True when that cannot be told)."""
+    try:
+        size = os.fstat(fd).st_size
+        return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+    except OSError:  # not a regular file (a pipe, a terminal): nothing to tear
+        return True
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so a file just created in it survives a crash (best effort)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_watch_log(path: Path, *, skip: Callable[[str], None] | None = None) -> list[Notice]:
     """The notices in a ``spotadvisor watch --log`` file, each once.
 
     Parameters
     ----------
     path
         A JSON-lines file written by ``watch --log``.
+    skip
+        None: a line that is not a watch record is an error. Otherwise such lines are
+        skipped, and ``skip`` gets one note per line, naming the file and the line (the
+        agent reads its own log this way: a crash mid-write leaves a torn last line,
+        and that must not make it forget the notices before it).
 
     Returns
     -------
@@ -254,28 +328,49 @@ def read_watch_log(path: Path) -> list[Notice]:
     Raises
     ------
     UsageError
-        When the file cannot be read, or a line is not a watch record (the field names
-        the line).
+        When the file cannot be read, or (without ``skip``) a line is not a watch
+        record (the field names the line).
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise UsageError(
-            f"cannot read the watch log: {getattr(exc, 'strerror', None) or exc}",
+            f"cannot read the watch log: {exc.strerror or exc}",
             file=str(path),
             fix="give the file 'spotadvisor watch --log FILE' wrote",
         ) from None
+    # only "\n" ends a line: records may hold U+2028 and other characters that
+    # str.splitlines() would split at
+    lines = data.split(b"\n")
+    torn_tail = bool(lines[-1].strip())  # the last line has no newline
     notices: dict[tuple[str, str | None, str], Notice] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
-        notice = _parse_line(line, path, number)
+        try:
+            notice = _parse_line(raw, path, number)
+        except UsageError as exc:
+            if skip is None:
+                raise
+            last = torn_tail and number == len(lines)
+            skip(_skipped(exc, path, number, last=last))
+            continue
         if notice is not None:
             notices.setdefault((notice.cloud, notice.instance_id, notice.event_id), notice)
     return list(notices.values())
 
 
-def _parse_line(line: str, path: Path, number: int) -> Notice | None:
+def _skipped(exc: UsageError, path: Path, number: int, *, last: bool) -> str:
+    problem = exc.message.split(";", 1)[0]
+    if last:
+        return (
+            f"skipped line {number} of {path}, the last: {problem}, an incomplete record "
+            "as a crash mid-write leaves; new records start on a fresh line"
+        )
+    return f"skipped line {number} of {path}: {problem}; not a watch record"
+
+
+def _parse_line(raw: bytes, path: Path, number: int) -> Notice | None:
     def bad(problem: str) -> UsageError:
         return UsageError(
             f"{problem}; not a record of 'spotadvisor watch --log'",
@@ -284,6 +379,10 @@ def _parse_line(line: str, path: Path, number: int) -> Notice | None:
             fix="give a log written by 'spotadvisor watch --log', or delete the line",
         )
 
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad("not UTF-8 text") from None
     try:
         record = json.loads(line)
     except json.JSONDecodeError:

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from spotadvisor import __version__
-from spotadvisor.watch.actions import hook_env, hook_timeout, post_webhook, run_hook
+from spotadvisor.watch.actions import hook_env, hook_timeout, run_hook
 from spotadvisor.watch.http import safe_url
 from spotadvisor.watch.notice import Identity, Notice
+from spotadvisor.watch.webhook import post_webhook
 from tests.watch.watch_servers import webhook
 
 NOW = datetime(2026, 10, 3, 3, 0, tzinfo=UTC)

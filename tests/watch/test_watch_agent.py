@@ -1,16 +1,24 @@
-"""The watch loop on scripted sources, with a fake clock: no waiting, no network."""
+"""The watch loop on scripted sources, mostly with a fake clock: no waiting, no network.
+
+The webhook tests run on the real clock against servers on 127.0.0.1 that trickle or
+hang; each run is bounded, so a hang fails the test instead of stalling it.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from spotadvisor.watch.agent import Settings, watch
 from spotadvisor.watch.http import MetadataError, MetadataUnavailable
-from spotadvisor.watch.notice import Identity, Kind, Notice, read_watch_log
+from spotadvisor.watch.notice import Identity, Kind, Notice, read_watch_log, utc
+from tests.watch.watch_servers import hung_webhook, trickling_webhook, webhook
 
 Step = list[Notice] | Exception
 
@@ -224,3 +232,222 @@ def test_ctrl_c_exits_130() -> None:
     clock = Clock()
     run = Run(Scripted(clock, []), clock)
     assert run.code == 130 and run.err[-1] == "interrupted: stopped watching"
+
+
+# -- webhooks never hold the loop (issue 21 item 5) -----------------------------------
+
+
+class RealTime(Scripted):
+    """A scripted source on the real clock, noting when each poll came."""
+
+    def __init__(self, script: list[Step], poll_time: float) -> None:
+        super().__init__(Clock(), script)
+        self.real_poll_time = poll_time
+        self.polled_at: list[float] = []
+
+    def poll(self, now: Callable[[], datetime]) -> list[Notice]:
+        self.polled_at.append(time.monotonic())
+        time.sleep(self.real_poll_time)
+        return super().poll(now)
+
+
+def bounded_run(source: Scripted, seconds: float = 10.0, **settings: object) -> Run:
+    """``Run`` on the real clock in a thread; fails the test if not done in ``seconds``."""
+    done: list[Run] = []
+    worker = threading.Thread(
+        target=lambda: done.append(RealRun(source, **settings)), name="agent", daemon=True
+    )
+    worker.start()
+    worker.join(seconds)
+    if not done:
+        pytest.fail(f"the agent was still running after {seconds:g} s")
+    return done[0]
+
+
+class RealRun(Run):
+    def __init__(self, source: Scripted, **settings: object) -> None:
+        self.out, self.err = [], []
+        self.code = watch(
+            source,
+            Settings(**settings),  # type: ignore[arg-type]
+            out=self.out.append,
+            err=self.err.append,
+        )
+
+
+def join_webhook_threads(seconds: float = 10.0) -> None:
+    limit = time.monotonic() + seconds
+    for thread in threading.enumerate():
+        if thread.name in {"webhook", "webhook-attempt"}:
+            thread.join(max(0.0, limit - time.monotonic()))
+
+
+def test_a_trickling_webhook_does_not_stop_polling() -> None:
+    clock = Clock()
+    term = make("termination", "terminate@T", clock, left=None)
+    # a notice, then 20 more polls 0.1 s apart, then Ctrl-C
+    source = RealTime([[term]] + [[]] * 20, poll_time=0.0)
+    with trickling_webhook(0.05) as server:
+        url = f"http://ops:pw-s3cret@{server.url[7:]}/spot?token=t0ken"
+        run = bounded_run(
+            source,
+            interval=0.1,
+            keep_running=True,
+            webhook=url,
+            webhook_timeout=1.0,
+            webhook_retries=0,
+        )
+        join_webhook_threads()
+    assert run.code == 130 and source.polls == 22
+    # polls went on while the webhook trickled, and its failure was reported once
+    (posted,) = run.records("webhook")
+    assert posted["ok"] is False and posted["status"] is None and posted["attempts"] == 1
+    assert posted["error"] == f"{server.url}/spot: no complete answer within 1 s"
+    assert posted["url"] == f"{server.url}/spot"
+    lines = "\n".join(run.out + run.err)
+    assert "s3cret" not in lines and "t0ken" not in lines and "ops" not in lines
+
+
+def test_a_hung_webhook_delays_the_exit_a_bounded_time(tmp_path: Path) -> None:
+    clock = Clock()
+    log, hooks = tmp_path / "notices.jsonl", tmp_path / "hooks.txt"
+    term = make("termination", "terminate@T", clock, left=None)
+    source = RealTime([[term]], poll_time=0.0)
+    with hung_webhook() as server:
+        url = f"http://ops:pw-s3cret@{server.url[7:]}/spot?token=t0ken"
+        run = bounded_run(
+            source,
+            webhook=url,
+            webhook_wait=1.0,
+            webhook_retries=0,
+            webhook_timeout=3.0,
+            on_notice=f"echo ran >> {hooks}",
+            log=log,
+        )
+        assert len(server.received) == 1
+        join_webhook_threads()  # the post ends by itself later: it reports nothing more
+    assert run.code == 0 and hooks.read_text() == "ran\n"
+    (posted,) = run.records("webhook")
+    assert posted["ok"] is False and posted["status"] is None and posted["attempts"] == 1
+    error = str(posted["error"])
+    assert error.startswith(f"{server.url}/spot: no result after ")
+    assert error.endswith("; the agent exits after waiting 1 s for it")
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["event"] for r in logged] == ["termination", "hook", "ack", "webhook"]
+    assert "s3cret" not in log.read_text() + "\n".join(run.err)
+
+
+def test_the_exit_waits_for_a_webhook_that_finishes_in_time(tmp_path: Path) -> None:
+    clock = Clock()
+    term = make("termination", "terminate@T", clock, left=None)
+    with webhook([503]) as server:  # one retry after 0.5 s
+        run = bounded_run(RealTime([[term]], 0.0), webhook=server.url, webhook_wait=5.0)
+    (posted,) = run.records("webhook")
+    assert posted["ok"] is True and posted["attempts"] == 2
+
+
+# -- a torn log (issue 21 item 7) -------------------------------------------------------
+
+
+def test_torn_lines_in_the_log_do_not_make_the_hook_run_twice(tmp_path: Path) -> None:
+    clock = Clock()
+    log, hooks = tmp_path / "notices.jsonl", tmp_path / "hooks.txt"
+    first = make("termination", "terminate@A", clock)
+    Run(
+        Scripted(clock, [[first]]),
+        clock,
+        log=log,
+        on_notice=f"echo $SPOTADVISOR_EVENT_ID >> {hooks}",
+    )
+    assert hooks.read_text() == "terminate@A\n"
+    # a torn record in the middle, a whole one after it, and a torn last line (cut inside
+    # a two-byte character, without its newline): what crashes and a full disk leave
+    rebalance = make("rebalance", "rebalance@B", clock, left=None).record(utc(clock.t))
+    torn_middle = '{"ts":"2026-09-21T10:00:00Z","event":"ho'
+    torn_last = '{"ts":"2026-09-21T10:00:01Z","event":"error","message":"caf'
+    with log.open("ab") as handle:
+        handle.write(torn_middle.encode() + b"\n")
+        handle.write(json.dumps(rebalance).encode() + b"\n")
+        handle.write(torn_last.encode() + "é".encode()[:1])
+    before = log.read_bytes().split(b"\n")
+    second = make("termination", "terminate@C", clock)
+    again = Run(
+        Scripted(clock, [[first], [second]]),
+        clock,
+        log=log,
+        keep_running=True,
+        on_notice=f"echo $SPOTADVISOR_EVENT_ID >> {hooks}",
+    )
+    assert again.code == 130
+    assert hooks.read_text() == "terminate@A\nterminate@C\n"  # A was remembered
+    assert [json.loads(line)["event_id"] for line in again.out] == ["terminate@C"]
+    notes = [line for line in again.err if line.startswith("warning: skipped")]
+    assert notes == [
+        f"warning: skipped line 4 of {log}: not JSON; not a watch record",
+        f"warning: skipped line 6 of {log}, the last: not UTF-8 text, an incomplete "
+        "record as a crash mid-write leaves; new records start on a fresh line",
+    ]
+    assert any("2 notice(s) already handled" in line for line in again.err)
+    # the torn line is left as it was, and the next record starts on a line of its own
+    after = log.read_bytes().split(b"\n")
+    assert after[: len(before)] == before
+    assert json.loads(after[len(before)])["event_id"] == "terminate@C"
+    skipped: list[str] = []
+    found = read_watch_log(log, skip=skipped.append)
+    assert [n.event_id for n in found] == ["terminate@A", "rebalance@B", "terminate@C"]
+    assert len(skipped) == 2
+
+
+def test_a_crash_mid_write_is_survived_on_restart(tmp_path: Path) -> None:
+    clock = Clock()
+    log, hooks = tmp_path / "notices.jsonl", tmp_path / "hooks.txt"
+    hook = f"echo $SPOTADVISOR_EVENT_ID >> {hooks}"
+    term = make("termination", "terminate@A", clock)
+    Run(Scripted(clock, [[term]]), clock, log=log, on_notice=hook)
+    whole = log.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    assert [json.loads(line)["event"] for line in lines] == ["termination", "hook", "ack"]
+    # the machine died while the hook record was written: half of it reached the disk
+    log.write_bytes(lines[0] + lines[1][: len(lines[1]) // 2])
+    again = Run(Scripted(clock, [[term], [term]]), clock, log=log, on_notice=hook)
+    assert again.code == 130 and again.out == [] and hooks.read_text() == "terminate@A\n"
+    assert any("the last" in line and "incomplete" in line for line in again.err)
+    # it died while the notice itself was written: the hook had not run, so it runs now
+    log.write_bytes(lines[0][:40])
+    third = Run(Scripted(clock, [[term]]), clock, log=log, on_notice=hook)
+    assert third.code == 0 and len(third.out) == 1
+    assert hooks.read_text() == "terminate@A\nterminate@A\n"
+    assert log.read_bytes().split(b"\n")[0] == lines[0][:40]  # the new notice: next line
+
+
+def test_each_record_is_one_write_of_a_whole_line_and_notices_are_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from spotadvisor.watch import notice as notice_module
+
+    writes: list[bytes] = []
+    syncs: list[int] = []
+    real_write, real_fsync = os.write, os.fsync
+
+    def write(fd: int, data: bytes) -> int:
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    def fsync(fd: int) -> None:
+        syncs.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(notice_module.os, "write", write)
+    monkeypatch.setattr(notice_module.os, "fsync", fsync)
+    clock = Clock()
+    log = tmp_path / "notices.jsonl"
+    run = Run(
+        Scripted(clock, [[make("termination", "t", clock)]]), clock, log=log, on_notice="true"
+    )
+    assert run.code == 0
+    assert [json.loads(w)["event"] for w in writes] == ["termination", "hook", "ack"]
+    assert all(w.endswith(b"\n") and w.count(b"\n") == 1 for w in writes)
+    assert b"".join(writes) == log.read_bytes()
+    assert len(syncs) == 2  # the notice, and the new file's folder (outcomes are not synced)

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from spotadvisor.cli import app
 from spotadvisor.watch.mock import MetadataMock
 from spotadvisor.watch.notice import read_watch_log
-from tests.watch.watch_servers import imdsv1, webhook
+from tests.watch.watch_servers import imdsv1, trickling_webhook, webhook
 
 LABELS = {"aws": "AWS (IMDSv2)", "gcp": "GCP (metadata server)", "azure": "Azure (IMDS)"}
 NOTICE_PATHS = {
@@ -285,3 +285,47 @@ def test_the_log_feeds_the_report(tmp_path: Path) -> None:
     (event,) = events_from_watch_logs([log])
     assert (event.cloud, event.action, event.region) == ("azure", "Preempt", "eastus")
     assert event.notice_time <= datetime.now(UTC)
+
+
+def test_a_trickling_webhook_does_not_stop_polling_with_keep_running(tmp_path: Path) -> None:
+    log = tmp_path / "notices.jsonl"
+    with (
+        MetadataMock("aws", notice_in=0.3) as mock,
+        trickling_webhook(0.05) as receiver,
+    ):
+        url = f"http://ops:pw-s3cret@{receiver.url[7:]}/spot?token=t0ken"
+        agent = start(
+            "--cloud", "aws", "--metadata-url", mock.url, "--keep-running",
+            "--webhook", url, "--log", str(log),
+        )  # fmt: skip
+        wait_until(lambda: len(receiver.received) == 1, "the webhook post")
+        seen = polls(mock, "aws")
+        wait_until(lambda: polls(mock, "aws") >= seen + 5, "polls while the webhook trickles")
+        agent.send_signal(signal.SIGINT)
+        code, out, err = finish(agent)
+    assert code == 130, err
+    assert json.loads(out)["event"] == "termination"
+    (posted,) = records(err, "webhook")  # the 5 s attempt, or the interrupt, ended it
+    assert posted["ok"] is False and posted["url"] == f"{receiver.url}/spot"
+    for secret in ("s3cret", "t0ken", "ops:"):
+        assert secret not in out + err + log.read_text()
+
+
+def test_a_webhook_url_with_user_and_password_uses_basic_auth(tmp_path: Path) -> None:
+    import base64
+
+    log = tmp_path / "notices.jsonl"
+    with MetadataMock("aws", notice_in=0.0) as mock, webhook() as receiver:
+        url = f"http://ops:pw-s3cret@{receiver.url[7:]}/spot"
+        agent = start(
+            "--once", "--cloud", "aws", "--metadata-url", mock.url,
+            "--webhook", url, "--log", str(log),
+        )  # fmt: skip
+        code, out, err = finish(agent)
+    assert code == 0, err
+    (got,) = receiver.received
+    assert got.path == "/spot" and json.loads(got.body) == json.loads(out)
+    assert got.headers["Authorization"] == "Basic " + base64.b64encode(b"ops:pw-s3cret").decode()
+    (posted,) = records(err, "webhook")
+    assert posted["ok"] is True and posted["url"] == f"{receiver.url}/spot"
+    assert "s3cret" not in out + err + log.read_text()

@@ -156,3 +156,33 @@ def test_a_log_of_an_older_agent_without_zone_id_is_read(tmp_path: Path) -> None
     log.write_text(dumps(record) + "\n")
     with pytest.raises(UsageError, match="zone_id is not text"):
         read_watch_log(log)
+
+
+def test_only_a_newline_ends_a_record(tmp_path: Path) -> None:
+    # ensure_ascii=False writes U+2028 as it is, and str.splitlines() would split there
+    odd = Notice(**{**notice().__dict__, "instance_type": "p5\u2028\x1c48xlarge"})
+    log = write_log(tmp_path / "notices.jsonl", odd.record(SEEN))
+    (found,) = read_watch_log(log)
+    assert found.instance_type == "p5\u2028\x1c48xlarge"
+
+
+def test_with_skip_unreadable_lines_are_named_and_the_rest_is_kept(tmp_path: Path) -> None:
+    log = tmp_path / "notices.jsonl"
+    first, second = notice(), notice("rebalance", "rebalance@x")
+    log.write_bytes(
+        dumps(first.record(SEEN)).encode()
+        + b'\n{"ts": "torn\n\xff\xfe\n'
+        + dumps(second.record(SEEN)).encode()
+        + b'\n{"ts":"2026'
+    )
+    notes: list[str] = []
+    found = read_watch_log(log, skip=notes.append)
+    assert found == [first, second]
+    assert notes == [
+        f"skipped line 2 of {log}: not JSON; not a watch record",
+        f"skipped line 3 of {log}: not UTF-8 text; not a watch record",
+        f"skipped line 5 of {log}, the last: not JSON, an incomplete record as a crash "
+        "mid-write leaves; new records start on a fresh line",
+    ]
+    with pytest.raises(UsageError, match="line 2"):  # the report's reading stays strict
+        read_watch_log(log)
