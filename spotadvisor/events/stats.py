@@ -28,6 +28,7 @@ from datetime import datetime
 import pandas as pd
 
 from spotadvisor.events.parse import FleetEvent
+from spotadvisor.importers.billing.units import hours_per_unit_series
 from spotadvisor.regions import is_aws_zone_id
 from spotadvisor.report.interruptions import HOURS_PER_MONTH, poisson_interval
 
@@ -54,7 +55,6 @@ UNKNOWN = "(unknown)"
 #: the zone of a ``by_zone`` row that stands for every zone of its region
 ANY_ZONE = "(any)"
 _POOL = ["cloud", "region", "instance_type"]
-_HOURS = r"(?i)^(1 )?hours?$"
 
 
 def window_hours(start: datetime, end: datetime) -> float:
@@ -73,16 +73,20 @@ def exposure_from_billing(
 ) -> pd.DataFrame:
     """Spot instance hours per pool in ``[start, end)`` from billing lines [h].
 
-    A line counts when it is spot, names an instance type and is metered in hours (GCP
-    bills cores and memory, not instances, so GCP pools need ``--fleet``). A line whose
-    charge period straddles the window counts pro rata.
+    A line counts when it is spot, names an instance type and is metered in hours (any
+    spelling of :mod:`spotadvisor.importers.billing.units`: ``Hrs``, ``Hours``, ``1 Hour``;
+    a block unit ``N Hours`` counts N hours per unit). GCP bills cores and memory, not
+    instances, so GCP pools need ``--fleet``. A line whose charge period straddles the
+    window counts pro rata.
     """
-    lines = billing[
+    per_unit = hours_per_unit_series(billing["consumed_unit"])
+    keep = (
         billing["is_spot"].fillna(False).astype(bool)
         & billing["instance_type"].notna()
-        & billing["consumed_unit"].fillna("").str.match(_HOURS)
+        & per_unit.notna()
         & (billing["provider"] != "gcp")
-    ]
+    )
+    lines = billing[keep].assign(hours_per_unit=per_unit[keep].to_numpy())
     lo, hi = pd.Timestamp(start), pd.Timestamp(end)
     lines = lines[(lines["charge_period_end"] > lo) & (lines["charge_period_start"] < hi)]
     if lines.empty:
@@ -99,7 +103,9 @@ def exposure_from_billing(
             "region": lines["region_id"].fillna(UNKNOWN).astype(str),
             "zone": lines["availability_zone"].fillna(UNKNOWN).astype(str) if by_zone else UNKNOWN,
             "instance_type": lines["instance_type"].astype(str),
-            "instance_hours": lines["consumed_quantity"].fillna(0.0) * share,
+            "instance_hours": lines["consumed_quantity"].fillna(0.0)
+            * lines["hours_per_unit"]
+            * share,
         }
     )
     out = frame.groupby(["cloud", "region", "zone", "instance_type"], as_index=False).agg(

@@ -1,4 +1,10 @@
-"""How a gate result looks: PR-comment Markdown, GitHub annotations, JUnit XML, JSON, table rows."""
+"""How a gate result looks: PR-comment Markdown, GitHub annotations, JUnit XML, JSON, table rows.
+
+File names, pool names, scenario labels and rule messages come from the user's files: in
+the Markdown they go through :func:`~spotadvisor.render.escape.markdown_text` and in
+annotations through :func:`~spotadvisor.render.escape.annotation_property` (``file=``,
+``title=``) and :func:`~spotadvisor.render.escape.annotation_message`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from spotadvisor import __version__
 from spotadvisor.bands import band_text
 from spotadvisor.gate.rules import RuleResult
 from spotadvisor.gate.run import Change, GateReport
+from spotadvisor.render.escape import annotation_message, annotation_property, markdown_text
 from spotadvisor.render.scenarios import comparison_rows, scenario_document
 from spotadvisor.render.simulation import metrics_document
 from spotadvisor.render.values import plain
@@ -78,7 +85,15 @@ def _age(report: GateReport) -> str:
 
 def _rule_line(result: RuleResult) -> str:
     mark = "❌" if result.level == "fail" else "⚠️"
-    return f"- {mark} **{result.rule}**: {result.message} (figure {result.figure}, limit {result.limit})"
+    md = markdown_text
+    return (
+        f"- {mark} **{md(result.rule)}**: {md(result.message)} "
+        f"(figure {md(result.figure)}, limit {md(result.limit)})"
+    )
+
+
+def _row(cells: list[str]) -> str:
+    return f"| {' | '.join(markdown_text(c) for c in cells)} |"
 
 
 def render_markdown(report: GateReport) -> str:
@@ -89,7 +104,7 @@ def render_markdown(report: GateReport) -> str:
     lines = [
         f"### spotadvisor gate: {headline(report)}",
         "",
-        f"`{plan.label}` — {report.baseline_note}.",
+        f"Plan: {markdown_text(plan.label)} — {markdown_text(report.baseline_note)}.",
         "",
         f"**Monthly cost** {_value(cost, cost.baseline)} → {_value(cost, cost.plan)}, {_difference(cost)} · "
         f"**SLA breach probability** {_value(breach, breach.baseline)} → {_value(breach, breach.plan)}, "
@@ -102,7 +117,7 @@ def render_markdown(report: GateReport) -> str:
     lines += [
         "| Figure | Baseline | Plan | Change | Significant |",
         "|---|---:|---:|---:|---|",
-        *(f"| {' | '.join(row)} |" for row in change_rows(report)),
+        *(_row(row) for row in change_rows(report)),
         "",
         *_scenario_markdown(report),
         "<details><summary>Details</summary>",
@@ -110,13 +125,21 @@ def render_markdown(report: GateReport) -> str:
         "| Rule | Level | Result | Figure | Limit |",
         "|---|---|---|---|---|",
         *(
-            f"| {r.rule} | {r.level} | {'pass' if r.passed else 'FAIL' if r.level == 'fail' else 'warn'} | {r.figure} | {r.limit} |"
+            _row(
+                [
+                    r.rule,
+                    r.level,
+                    "pass" if r.passed else "FAIL" if r.level == "fail" else "warn",
+                    r.figure,
+                    r.limit,
+                ]
+            )
             for r in report.results
         ),
         "",
         "| Pool | Replicas | $/replica-h | Interruption |",
         "|---|---:|---:|---|",
-        *(f"| {' | '.join(row)} |" for row in pool_rows(report)),
+        *(_row(row) for row in pool_rows(report)),
         "",
         f"{report.trials:,} simulated months per fleet, seed {report.seed}, common random numbers; "
         f"{_age(report)}. spotadvisor {__version__}.",
@@ -144,20 +167,18 @@ def pool_rows(report: GateReport) -> list[list[str]]:
 
 def render_github(report: GateReport) -> str:
     """GitHub Actions workflow commands: one annotation per broken rule, then a notice."""
-    file = report.plan.label
+    file = annotation_property(report.plan.label)
     out = []
     for r in report.results:
         if r.passed:
             continue
         kind = "error" if r.level == "fail" else "warning"
-        out.append(f"::{kind} file={file},title=spotadvisor gate {r.rule}::{_escape(r.message)}")
-    out.append(f"::notice file={file},title=spotadvisor gate::{_escape(headline(report))}")
+        title = annotation_property(f"spotadvisor gate {r.rule}")
+        out.append(f"::{kind} file={file},title={title}::{annotation_message(r.message)}")
+    out.append(
+        f"::notice file={file},title=spotadvisor gate::{annotation_message(headline(report))}"
+    )
     return "\n".join(out) + "\n"
-
-
-def _escape(text: str) -> str:
-    # workflow-command data escaping
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def render_junit(report: GateReport) -> str:
@@ -225,12 +246,12 @@ def _scenario_rows(report: GateReport) -> list[list[str]]:
 def _scenario_markdown(report: GateReport) -> list[str]:
     if not report.scenarios:
         return []
-    header = ["Metric", "Plan", *(f"`{o.spec.label}`" for o in report.scenarios)]
+    header = ["Metric", "Plan", *(o.spec.label for o in report.scenarios)]
     return [
         "**Failure what-ifs**",
         "",
-        f"| {' | '.join(header)} |",
+        _row(header),
         "|---|" + "---:|" * (len(header) - 1),
-        *(f"| {' | '.join(row)} |" for row in _scenario_rows(report)),
+        *(_row(row) for row in _scenario_rows(report)),
         "",
     ]

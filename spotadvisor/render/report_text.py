@@ -1,4 +1,11 @@
-"""The report as Markdown (for a wiki or a ticket), JSON and CSV."""
+"""The report as Markdown (for a wiki or a ticket), JSON and CSV.
+
+In the Markdown every string that comes from the billing data or the command line (tag
+keys and values, resource ids, instance types, regions, currencies, the source, file
+names of watch logs, notes) goes through
+:func:`~spotadvisor.render.escape.markdown_text`; table cells are escaped by
+:func:`~spotadvisor.render.markdown.render_markdown`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,11 @@ from typing import Any
 import pandas as pd
 
 from spotadvisor.render.csv import render_csv
+from spotadvisor.render.escape import markdown_text
 from spotadvisor.render.json import render_json
 from spotadvisor.render.markdown import render_markdown
 from spotadvisor.render.report_tables import (
+    INTERRUPTIONS_MISSING,
     breakdowns,
     change,
     coverage_frame,
@@ -139,16 +148,18 @@ def offender_rows(frame: pd.DataFrame, currency: str, *, missing: bool) -> list[
 
 def render_report_markdown(report: Report) -> str:
     """The report as GitHub-flavoured Markdown."""
+    md = markdown_text
     cur = report.currency
     parts = [
         f"# {title(report)}\n",
-        f"{period_text(report)} (UTC), {report.scope} scope, figures in {cur}. Data: {report.source}.\n",
+        f"{period_text(report)} (UTC), {md(report.scope)} scope, figures in {md(cur)}. "
+        f"Data: {md(report.source)}.\n",
         "## Summary\n",
-        "".join(f"- {line}\n" for line in summary_lines(report)),
+        "".join(f"- {md(line)}\n" for line in summary_lines(report)),
     ]
     parts.append("## Spend\n")
     for _, heading, frame in breakdowns(report):
-        parts.append(f"### {heading}\n")
+        parts.append(f"### {md(heading)}\n")
         if frame.empty:
             parts.append("No spend in scope.\n")
             continue
@@ -203,7 +214,7 @@ def render_report_markdown(report: Report) -> str:
     if hygiene.spot_tag is None:
         parts.append("Spot tagging not checked: give --spot-tag KEY[=VALUE] to check it.\n")
     elif not hygiene.spot_offenders.empty:
-        parts.append(f"### Spot resources without the tag {hygiene.spot_tag}\n")
+        parts.append(f"### Spot resources without the tag {md(hygiene.spot_tag)}\n")
         parts.append(
             render_markdown(
                 ["Cloud", "Resource", "Type", "Region", "Spend"],
@@ -213,12 +224,13 @@ def render_report_markdown(report: Report) -> str:
         )
     parts.append("## Interruptions\n")
     sentence, headers, rows = interruption_section(report)
-    parts.append(sentence + "\n")
+    # the fixed sentence's code spans are spotadvisor's own; others name the user's files
+    parts.append((sentence if sentence == INTERRUPTIONS_MISSING else md(sentence)) + "\n")
     if rows:
         parts.append(render_markdown(headers, rows, right=[False] * 3 + [True] * 4))
     if report.notes:
         parts.append("## Notes\n")
-        parts.append("".join(f"- {n}\n" for n in report.notes))
+        parts.append("".join(f"- {md(n)}\n" for n in report.notes))
     stats = report.stats
     scanned = f", {stats.bytes_scanned / 1e9:,.2f} GB scanned" if stats.bytes_scanned else ""
     parts.append(

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from spotadvisor.render.escape import markdown_text
 from spotadvisor.replay.run import FleetReplay, PolicyResult
 
 TABLE_HEADERS = (
@@ -103,7 +104,7 @@ def markdown(replays: Sequence[FleetReplay]) -> str:
     for replay in replays:
         for result in replay.results:
             cells = [replay.fleet.label, *policy_cells(result)]
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join(markdown_text(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from spotadvisor.errors import UsageError
+from spotadvisor.importers.billing.units import hours_per_unit_sql, hours_unit_sql
 from spotadvisor.report.sql import ReportQuery, SpotTag
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -145,7 +146,8 @@ def gcp_export_source(query: ReportQuery, table: str) -> str:
     month, before = query.month, query.month.previous
     tags = "".join(f",\n    {_gcp_tag(k)} AS tag_{i}" for i, k in enumerate(query.tags))
     machine = _label("system_labels", "compute.googleapis.com/machine_spec")
-    hourly = "usage.pricing_unit IN ('hour', 'hours', 'Hour', 'Hours')"
+    hourly = hours_unit_sql("usage.pricing_unit", "bigquery")
+    per_unit = hours_per_unit_sql("usage.pricing_unit", "bigquery")
     return f"""  SELECT
     CASE WHEN usage_start_time >= TIMESTAMP '{month.start:%Y-%m-%d %H:%M:%S}+00'
       THEN 'current' ELSE 'previous' END AS period,
@@ -168,7 +170,7 @@ def gcp_export_source(query: ReportQuery, table: str) -> str:
     CAST(0 AS FLOAT64) AS instance_hours,
     CASE
       WHEN REGEXP_CONTAINS(sku.description, r'(?i)\\bgpu\\b') AND {hourly}
-      THEN usage.amount_in_pricing_units ELSE 0
+      THEN usage.amount_in_pricing_units * {per_unit} ELSE 0
     END AS gpu_sku_hours,
     {_gcp_spot_tag(query.spot_tag)} AS spot_tagged{tags}
   FROM `{table}`

@@ -22,7 +22,8 @@ currency       ISO 4217 code
 market         ``spot``, ``committed``, ``on-demand`` or ``other``
 cost           effective cost (amortised), else billed cost [currency]
 list_cost      cost at public on-demand prices, NULL when unknown [currency]
-instance_hours hours of an instance (lines metered in hours with an instance type) [h]
+instance_hours hours of an instance (lines metered in hours with an instance type;
+               units as :mod:`spotadvisor.importers.billing.units` reads them) [h]
 gpu_sku_hours  hours of a separately billed GPU (GCP accelerator SKUs) [GPU h]
 tag_0 ...      value of each requested tag, NULL when missing or empty
 spot_tagged    whether the line carries the tag that marks spot workloads
@@ -40,6 +41,7 @@ import sqlglot
 
 from spotadvisor.errors import UsageError
 from spotadvisor.gpus import _AWS_FAMILIES
+from spotadvisor.importers.billing.units import hours_per_unit_sql, hours_unit_sql
 from spotadvisor.report.period import Month
 
 Scope = Literal["gpu", "compute", "all"]
@@ -131,6 +133,8 @@ def store_source(query: ReportQuery) -> str:
     tag_columns = "".join(
         f",\n    {_store_tag(key)} AS tag_{i}" for i, key in enumerate(query.tags)
     )
+    hourly = hours_unit_sql("consumed_unit", "duckdb")
+    per_unit = hours_per_unit_sql("consumed_unit", "duckdb")
     return f"""  SELECT
     CASE WHEN charge_period_start >= TIMESTAMPTZ '{current:%Y-%m-%d %H:%M:%S}+00'
       THEN 'current' ELSE 'previous' END AS period,
@@ -151,14 +155,12 @@ def store_source(query: ReportQuery) -> str:
     COALESCE(effective_cost, billed_cost, 0) AS cost,
     list_cost,
     CASE
-      WHEN instance_type IS NOT NULL AND provider <> 'gcp'
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN instance_type IS NOT NULL AND provider <> 'gcp' AND {hourly}
+      THEN consumed_quantity * {per_unit} ELSE 0
     END AS instance_hours,
     CASE
-      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\\bgpu\\b')
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\\bgpu\\b') AND {hourly}
+      THEN consumed_quantity * {per_unit} ELSE 0
     END AS gpu_sku_hours,
     {_spot_tag_store(query.spot_tag)} AS spot_tagged{tag_columns}
   FROM billing

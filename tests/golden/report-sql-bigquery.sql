@@ -21,8 +21,8 @@ WITH lines AS (
     CAST(NULL AS FLOAT64) AS list_cost,
     CAST(0 AS FLOAT64) AS instance_hours,
     CASE
-      WHEN REGEXP_CONTAINS(sku.description, r'(?i)\bgpu\b') AND usage.pricing_unit IN ('hour', 'hours', 'Hour', 'Hours')
-      THEN usage.amount_in_pricing_units ELSE 0
+      WHEN REGEXP_CONTAINS(sku.description, r'(?i)\bgpu\b') AND REGEXP_CONTAINS(usage.pricing_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN usage.amount_in_pricing_units * COALESCE(CAST(NULLIF(REGEXP_EXTRACT(usage.pricing_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$'), '') AS FLOAT64), 1) ELSE 0
     END AS gpu_sku_hours,
     COALESCE(LOWER(NULLIF(TRIM((SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'lifecycle' LIMIT 1)), '')) = 'spot', FALSE) AS spot_tagged,
     NULLIF(TRIM((SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'team' LIMIT 1)), '') AS tag_0,
@@ -107,8 +107,8 @@ WITH lines AS (
     CAST(NULL AS FLOAT64) AS list_cost,
     CAST(0 AS FLOAT64) AS instance_hours,
     CASE
-      WHEN REGEXP_CONTAINS(sku.description, r'(?i)\bgpu\b') AND usage.pricing_unit IN ('hour', 'hours', 'Hour', 'Hours')
-      THEN usage.amount_in_pricing_units ELSE 0
+      WHEN REGEXP_CONTAINS(sku.description, r'(?i)\bgpu\b') AND REGEXP_CONTAINS(usage.pricing_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN usage.amount_in_pricing_units * COALESCE(CAST(NULLIF(REGEXP_EXTRACT(usage.pricing_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$'), '') AS FLOAT64), 1) ELSE 0
     END AS gpu_sku_hours,
     COALESCE(LOWER(NULLIF(TRIM((SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'lifecycle' LIMIT 1)), '')) = 'spot', FALSE) AS spot_tagged,
     NULLIF(TRIM((SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'team' LIMIT 1)), '') AS tag_0,
@@ -190,8 +190,8 @@ WITH lines AS (
     CAST(NULL AS FLOAT64) AS list_cost,
     CAST(0 AS FLOAT64) AS instance_hours,
     CASE
-      WHEN REGEXP_CONTAINS(sku.description, r'(?i)\bgpu\b') AND usage.pricing_unit IN ('hour', 'hours', 'Hour', 'Hours')
-      THEN usage.amount_in_pricing_units ELSE 0
+      WHEN REGEXP_CONTAINS(sku.description, r'(?i)\bgpu\b') AND REGEXP_CONTAINS(usage.pricing_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN usage.amount_in_pricing_units * COALESCE(CAST(NULLIF(REGEXP_EXTRACT(usage.pricing_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$'), '') AS FLOAT64), 1) ELSE 0
     END AS gpu_sku_hours,
     COALESCE(LOWER(NULLIF(TRIM((SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'lifecycle' LIMIT 1)), '')) = 'spot', FALSE) AS spot_tagged,
     NULLIF(TRIM((SELECT l.value FROM UNNEST(labels) AS l WHERE l.key = 'team' LIMIT 1)), '') AS tag_0,

@@ -20,14 +20,12 @@ WITH lines AS (
     COALESCE(effective_cost, billed_cost, 0) AS cost,
     list_cost,
     CASE
-      WHEN instance_type IS NOT NULL AND provider <> 'gcp'
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN instance_type IS NOT NULL AND provider <> 'gcp' AND regexp_matches(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN consumed_quantity * COALESCE(CAST(NULLIF(regexp_extract(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$', 1), '') AS DOUBLE), 1) ELSE 0
     END AS instance_hours,
     CASE
-      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\bgpu\b')
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\bgpu\b') AND regexp_matches(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN consumed_quantity * COALESCE(CAST(NULLIF(regexp_extract(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$', 1), '') AS DOUBLE), 1) ELSE 0
     END AS gpu_sku_hours,
     COALESCE(lower(NULLIF(TRIM(json_extract_string(tags, '$."lifecycle"')), '')) = 'spot', FALSE) AS spot_tagged,
     NULLIF(TRIM(json_extract_string(tags, '$."team"')), '') AS tag_0,
@@ -71,14 +69,12 @@ WITH lines AS (
     COALESCE(effective_cost, billed_cost, 0) AS cost,
     list_cost,
     CASE
-      WHEN instance_type IS NOT NULL AND provider <> 'gcp'
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN instance_type IS NOT NULL AND provider <> 'gcp' AND regexp_matches(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN consumed_quantity * COALESCE(CAST(NULLIF(regexp_extract(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$', 1), '') AS DOUBLE), 1) ELSE 0
     END AS instance_hours,
     CASE
-      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\bgpu\b')
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\bgpu\b') AND regexp_matches(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN consumed_quantity * COALESCE(CAST(NULLIF(regexp_extract(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$', 1), '') AS DOUBLE), 1) ELSE 0
     END AS gpu_sku_hours,
     COALESCE(lower(NULLIF(TRIM(json_extract_string(tags, '$."lifecycle"')), '')) = 'spot', FALSE) AS spot_tagged,
     NULLIF(TRIM(json_extract_string(tags, '$."team"')), '') AS tag_0,
@@ -126,14 +122,12 @@ WITH lines AS (
     COALESCE(effective_cost, billed_cost, 0) AS cost,
     list_cost,
     CASE
-      WHEN instance_type IS NOT NULL AND provider <> 'gcp'
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN instance_type IS NOT NULL AND provider <> 'gcp' AND regexp_matches(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN consumed_quantity * COALESCE(CAST(NULLIF(regexp_extract(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$', 1), '') AS DOUBLE), 1) ELSE 0
     END AS instance_hours,
     CASE
-      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\bgpu\b')
-        AND regexp_matches(consumed_unit, '(?i)^(1 )?hours?$')
-      THEN consumed_quantity ELSE 0
+      WHEN provider = 'gcp' AND regexp_matches(usage_type, '(?i)\bgpu\b') AND regexp_matches(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$')
+      THEN consumed_quantity * COALESCE(CAST(NULLIF(regexp_extract(consumed_unit, '(?i)^ *(?:([0-9]*[1-9][0-9]*) +)?(?:1 +)?(?:instance +)?(?:hours?|hrs?[.]?|h|horas?|小时) *$', 1), '') AS DOUBLE), 1) ELSE 0
     END AS gpu_sku_hours,
     COALESCE(lower(NULLIF(TRIM(json_extract_string(tags, '$."lifecycle"')), '')) = 'spot', FALSE) AS spot_tagged,
     NULLIF(TRIM(json_extract_string(tags, '$."team"')), '') AS tag_0,

@@ -113,3 +113,69 @@ def test_azure_amortised_sample_builds_markdown(shared_data: Path, tmp_path: Pat
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("# Compute spend report: September 2023")
     assert "| azure |" in result.stdout
+
+
+def _with_ec2_lines(sample: Path, folder: Path) -> tuple[Path, pd.DataFrame]:
+    """The CUR sample with EC2 instance lines appended in its own (legacy) layout.
+
+    The public sample bills S3, Glue, SQS... but no EC2, so it has no ``Hrs`` line. The
+    appended lines copy a real line of the file and change what an instance-hour line of
+    a legacy CUR has: usage type, amount, ``pricing/unit = Hrs``, term, costs.
+    """
+    raw = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    template = raw.iloc[20].copy()  # an hourly S3 usage line of 10 November 2023
+    lines = []
+    for i, (usage_type, term, amount, cost) in enumerate(
+        [
+            ("BoxUsage:g5.xlarge", "OnDemand", "24", "24.144"),
+            ("SpotUsage:g5.xlarge", "Spot", "10", "4.0240"),
+            ("BoxUsage:p4d.24xlarge", "OnDemand", "3", "98.3176"),
+        ]
+    ):
+        line = template.copy()
+        line["identity/LineItemId"] = f"ec2line{i:044d}"
+        line["lineItem/ProductCode"] = "AmazonEC2"
+        line["lineItem/UsageType"] = usage_type
+        line["lineItem/Operation"] = "RunInstances"
+        line["lineItem/UsageAmount"] = amount
+        line["lineItem/UnblendedCost"] = cost
+        line["lineItem/BlendedCost"] = cost
+        line["lineItem/UnblendedRate"] = line["lineItem/BlendedRate"] = ""
+        line["lineItem/LineItemDescription"] = f"{usage_type} instance hours"
+        line["product/ProductName"] = "Amazon Elastic Compute Cloud"
+        line["product/servicecode"] = line["product/servicename"] = "AmazonEC2"
+        line["product/usagetype"] = usage_type
+        line["pricing/term"] = term
+        line["pricing/unit"] = "Hrs"
+        line["pricing/publicOnDemandCost"] = line["pricing/publicOnDemandRate"] = ""
+        lines.append(line)
+    added = pd.DataFrame(lines)
+    path = folder / "cur-with-ec2.csv"
+    pd.concat([raw, added], ignore_index=True).to_csv(path, index=False)
+    return path, added
+
+
+def test_cur_sample_with_ec2_lines_shows_their_instance_hours(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """CUR meters instance usage in ``Hrs``: GPU hours and spot share come from them."""
+    path, added = _with_ec2_lines(shared_data / CUR, tmp_path)
+    db = tmp_path / "store.duckdb"
+    _import(db, path)
+    doc = _report(db, "--month", "2023-11")
+    headline = doc["headline"]
+    assert isinstance(headline, dict)
+    amount = added["lineItem/UsageAmount"].astype(float)
+    spot = (added["pricing/term"] == "Spot").to_numpy()
+    gpus = added["lineItem/UsageType"].map(
+        {"BoxUsage:g5.xlarge": 1, "SpotUsage:g5.xlarge": 1, "BoxUsage:p4d.24xlarge": 8}
+    )
+    assert headline["instance_hours"] == pytest.approx(amount.sum())  # 37
+    assert headline["spot_instance_hours"] == pytest.approx(amount[spot].sum())  # 10
+    assert headline["gpu_hours"] == pytest.approx((amount * gpus).sum())  # 58
+    assert headline["spot_hours_share"] == pytest.approx(10 / 58)
+    assert headline["cost"] == pytest.approx(added["lineItem/UnblendedCost"].astype(float).sum())
+    tables = doc["tables"]
+    assert isinstance(tables, dict)
+    by_type = {row["key"]: row["gpu_hours"] for row in tables["by_instance_type"]}
+    assert by_type == pytest.approx({"g5.xlarge": 34.0, "p4d.24xlarge": 24.0})

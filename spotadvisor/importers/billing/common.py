@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from spotadvisor.errors import UsageError
-from spotadvisor.importers.base import resolve_as_of
+from spotadvisor.importers.base import not_after_now, resolve_as_of
 from spotadvisor.schema import BILLING, CHARGE_CATEGORIES, PRICING_CATEGORIES, validate
 
 PARQUET_MAGIC = b"PAR1"
@@ -109,6 +109,8 @@ def parquet_columns(path: Path) -> list[tuple[str, str]]:
     con = duckdb.connect()
     try:
         rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except duckdb.InterruptException:  # Ctrl-C while DuckDB reads: an interrupt, not a bad file
+        raise KeyboardInterrupt from None
     except duckdb.Error as exc:
         raise UsageError(
             f"cannot read the Parquet file: {str(exc).splitlines()[0]}",
@@ -198,6 +200,8 @@ def _parquet_text(path: Path) -> pd.DataFrame:
     try:
         con.execute("SET TimeZone = 'UTC'")
         frame = con.execute(f"SELECT {', '.join(selects)} FROM read_parquet(?)", [str(path)]).df()
+    except duckdb.InterruptException:  # Ctrl-C while DuckDB reads: an interrupt, not a bad file
+        raise KeyboardInterrupt from None
     except duckdb.Error as exc:
         raise UsageError(
             f"cannot read the Parquet file: {str(exc).splitlines()[0]}",
@@ -553,12 +557,15 @@ def choose_as_of(
     path: Path, ends: pd.Series, given: datetime | None
 ) -> tuple[pd.Timestamp | None, str]:
     """as_of for a billing file: ``--as-of`` when given, else the newest charge period end
-    (a bill is as fresh as its last line), and a note saying which."""
+    (a bill is as fresh as its last line) but never later than now, and a note saying which."""
     if given is not None:
         return pd.Timestamp(given), resolve_as_of(path, given)[1]
     if ends.dropna().empty:
         return None, f"{path.name}: no billing lines, so no as_of"
     newest = ends.max()
+    when, future = not_after_now(newest, "the newest charge period end in the file")
+    if future is not None:  # e.g. a month-to-date export whose monthly fees end next month
+        return pd.Timestamp(when), f"{path.name}: {future}"
     return newest, (
         f"{path.name}: as_of {newest:%Y-%m-%d %H:%M} UTC, the newest charge period end in "
         "the file; pass --as-of to override"

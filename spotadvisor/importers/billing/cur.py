@@ -35,7 +35,9 @@ service_name           product name (``product_product_name`` / ``product['produ
                        else the service or product code (noted)
 region_id              ``product_region_code`` / ``product['region']``
 instance_type          ``product_instance_type``, else the usage type (``SpotUsage:g5.xlarge``)
-consumed_*             ``line_item_usage_amount``, ``pricing_unit``
+consumed_*             ``line_item_usage_amount``, ``pricing_unit`` (``Hrs`` for instance
+                       hours); no quantity on lines that offset others (SavingsPlanNegation,
+                       discounts), so usage counts once
 tags                   ``resource_tags`` (``user_team`` -> ``team``); null when the file has
                        no tag columns at all
 sub_account_id         ``line_item_usage_account_id``
@@ -91,6 +93,12 @@ COMMITTED_LINE_TYPES = frozenset(
         "SavingsPlanUpfrontFee",
         "SavingsPlanRecurringFee",
     }
+)
+# Lines that offset the cost of other lines (a Savings Plan's negation of the on-demand
+# cost it covers, discounts): their usage amount repeats the covered line's, so it is not
+# stored (consumed_quantity null) and instance hours count once.
+OFFSET_LINE_TYPES = frozenset(
+    {"SavingsPlanNegation", "BundledDiscount", "Discount", "PrivateRateDiscount", "EdpDiscount"}
 )
 PRICING_TERM: dict[str, str] = {
     "ondemand": "Standard",
@@ -208,7 +216,9 @@ def parse_cur(
         "sku_id": cols.get("product_sku").fillna(product("sku")),
         "instance_type": instance_type,
         "usage_type": usage_type,
-        "consumed_quantity": common.numbers(cols, "line_item_usage_amount", origin),
+        "consumed_quantity": common.numbers(cols, "line_item_usage_amount", origin).mask(
+            line_type.isin(OFFSET_LINE_TYPES).fillna(False).to_numpy(dtype=bool)
+        ),
         "consumed_unit": cols.get("pricing_unit"),
         "tags": tag_text,
         "sub_account_id": cols.get("line_item_usage_account_id"),
