@@ -77,8 +77,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.priors import Prior
-from spotadvisor.sim.model import HOURS_PER_MONTH
 
 # The trace parsers live in the package (spotadvisor.traces); re-exported here for the tests.
 from spotadvisor.traces import parse_tick_trace, tick_counts, zone_and_machine

@@ -22,6 +22,10 @@ _ABOVE = re.compile(r"^(?:>\s*(\d+(?:\.\d+)?)\s*%?|(\d+(?:\.\d+)?)\s*%?\s*\+)$")
 
 
 # (lower, upper) [%] of the bands AWS and Azure publish: <5%, 5-10%, 10-15%, 15-20%, >20%
+HOURS_PER_MONTH = 730.0  # an average month [h]: the instance-month the bands count in
+# A spot pool with no published band and no override is assumed to be in the worst
+# AWS band rather than treated as safe.
+UNKNOWN_BAND = ">20%"
 PUBLISHED_BOUNDS = ((0.0, 5.0), (5.0, 10.0), (10.0, 15.0), (15.0, 20.0), (20.0, 100.0))
 
 

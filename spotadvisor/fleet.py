@@ -19,15 +19,17 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from spotadvisor.bands import measured_share_text, parse_band, percent_range_text
+from spotadvisor.bands import (
+    HOURS_PER_MONTH,
+    UNKNOWN_BAND,
+    measured_share_text,
+    parse_band,
+    percent_range_text,
+)
 from spotadvisor.config import FleetFile, PoolSpec, RiskSettings
 from spotadvisor.errors import DataError, UsageError, did_you_mean
 from spotadvisor.regions import is_aws_zone_id
-from spotadvisor.sim.model import HOURS_PER_MONTH, NOTICE_SECONDS, FleetModel, Hazard, PoolModel
-
-# A spot pool with no published band and no override is assumed to be in the worst
-# AWS band rather than treated as safe.
-UNKNOWN_BAND = ">20%"
+from spotadvisor.sim.model import NOTICE_SECONDS, FleetModel, Hazard, PoolModel
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def _gpus(model: str, count: float, memory_gb: float | None = None) -> InstanceG
 
 
 # AWS: family -> (model, memory) and per-size GPU counts.
-_AWS_FAMILIES: dict[str, tuple[str, float | None, dict[str, float]]] = {
+AWS_FAMILIES: dict[str, tuple[str, float | None, dict[str, float]]] = {
     "p2": ("K80", None, {"xlarge": 1, "8xlarge": 8, "16xlarge": 16}),
     "p3": ("V100", None, {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
     "p3dn": ("V100", 32, {"24xlarge": 8}),
@@ -250,8 +250,8 @@ def instance_gpus(cloud: str, instance_type: str) -> InstanceGpus | None:
     """
     if cloud == "aws":
         family, _, size = instance_type.partition(".")
-        if family in _AWS_FAMILIES:
-            model, memory, sizes = _AWS_FAMILIES[family]
+        if family in AWS_FAMILIES:
+            model, memory, sizes = AWS_FAMILIES[family]
             if size in sizes:
                 return _gpus(model, sizes[size], memory)
         return None
@@ -289,7 +289,7 @@ def gcp_accelerator(machine_type: str) -> tuple[InstanceGpus, str] | None:
 def aws_gpu_instance_types() -> list[str]:
     """Every AWS GPU instance type the reference knows, e.g. ``p5.48xlarge``."""
     return sorted(
-        f"{family}.{size}" for family, (_, _, sizes) in _AWS_FAMILIES.items() for size in sizes
+        f"{family}.{size}" for family, (_, _, sizes) in AWS_FAMILIES.items() for size in sizes
     )
 
 
@@ -303,7 +303,7 @@ def is_gpu_instance(cloud: str, instance_type: str) -> bool:
     if instance_gpus(cloud, instance_type) is not None:
         return True
     if cloud == "aws":
-        return instance_type.partition(".")[0] in _AWS_FAMILIES
+        return instance_type.partition(".")[0] in AWS_FAMILIES
     return False
 
 

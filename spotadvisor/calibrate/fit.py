@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.calibrate.events import SeriesEvents
 from spotadvisor.calibrate.share import engine_whole_pool
 from spotadvisor.calibrate.stats import (
@@ -85,7 +86,7 @@ class Hazard:
     @property
     def monthly_rate(self) -> Interval:
         """Preemptions per instance-month, 730 λ (fleet files' ``monthly_rate``)."""
-        return self.rate.scaled(730.0)
+        return self.rate.scaled(HOURS_PER_MONTH)
 
     @property
     def monthly_probability(self) -> Interval:

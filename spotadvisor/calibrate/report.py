@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.calibrate.fit import Hazard, PoolFit
 from spotadvisor.calibrate.run import Calibration
 from spotadvisor.calibrate.stats import Dispersion, Interval
 from spotadvisor.calibrate.weibull import WeibullFit
-from spotadvisor.sim.model import HOURS_PER_MONTH
 
 DIGITS = 4
 

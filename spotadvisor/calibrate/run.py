@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.calibrate.alldown import AllDown, all_down
 from spotadvisor.calibrate.correlation import (
     AlignedSet,
@@ -31,7 +32,6 @@ from spotadvisor.calibrate.fit import (
     fit_pooled,
 )
 from spotadvisor.calibrate.stats import Interval
-from spotadvisor.sim.model import HOURS_PER_MONTH
 
 if TYPE_CHECKING:
     from spotadvisor.traces import ZoneTrace

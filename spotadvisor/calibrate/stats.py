@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from spotadvisor.sim.model import HOURS_PER_MONTH
+from spotadvisor.bands import HOURS_PER_MONTH
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.calibrate.report import duration_text
 from spotadvisor.calibrate.run import Calibration
 from spotadvisor.calibrate.stats import Interval
 from spotadvisor.config import DEFAULT_RISK
-from spotadvisor.sim.model import HOURS_PER_MONTH
 
 POOL_HEADERS = (
     "Pool",

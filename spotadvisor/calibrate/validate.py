@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.calibrate.correlation import AlignedSet, source_rates
 from spotadvisor.calibrate.fit import PoolFit
 from spotadvisor.sim.engine import simulate
-from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, Hazard, PoolModel
+from spotadvisor.sim.model import FleetModel, Hazard, PoolModel
 from spotadvisor.sim.results import Estimate
 
 

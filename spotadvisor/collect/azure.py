@@ -50,8 +50,8 @@ import pandas as pd
 from spotadvisor import gpus
 from spotadvisor.collect.azure_api import (
     BILLING_METRIC,
-    _Clients,
-    _NoClients,
+    AzureClients,
+    NoAzureClients,
     get_resource_graph_rows,
     get_retail_prices,
     get_usage_details,
@@ -64,7 +64,7 @@ from spotadvisor.collect.azure_graph_parse import (
     parse_spot_price_history,
     spot_price_history_query,
 )
-from spotadvisor.collect.azure_options import AzureOptions, _check, billing_period
+from spotadvisor.collect.azure_options import AzureOptions, billing_period, check_options
 from spotadvisor.collect.azure_parse import (
     PRICE_COLUMNS,
     assemble_offers,
@@ -112,7 +112,7 @@ class _Prices:
 
 def _prices_task(options: AzureOptions, region: str) -> Task:
     query = retail_filter(region, options.sizes)
-    known = size_lookup([*options.sizes, *gpus._AZURE_SIZES])
+    known = size_lookup([*options.sizes, *gpus.azure_gpu_sizes()])
 
     def work() -> TaskOutput:
         items = get_retail_prices(
@@ -144,8 +144,8 @@ def _prices_task(options: AzureOptions, region: str) -> Task:
     return Task("prices", region, work, f"GET {options.retail_prices_url} $filter={query}", scope)
 
 
-def _graph_task(clients: _Clients, options: AzureOptions, region: str, *, source: str) -> Task:
-    known = size_lookup([*options.sizes, *gpus._AZURE_SIZES])
+def _graph_task(clients: AzureClients, options: AzureOptions, region: str, *, source: str) -> Task:
+    known = size_lookup([*options.sizes, *gpus.azure_gpu_sizes()])
     if source == "evictions":
         query = eviction_rate_query(options.sizes, [region])
     else:
@@ -202,7 +202,7 @@ def _redact(text: str) -> str:
     return scrub_secrets(_GUID.sub("<id>", text))
 
 
-def _billing_task(clients: _Clients, options: AzureOptions) -> Task:
+def _billing_task(clients: AzureClients, options: AzureOptions) -> Task:
     assert options.billing_scope is not None
     scope = options.billing_scope.rstrip("/")
     start, end = billing_period(options)
@@ -245,12 +245,12 @@ def _billing_task(clients: _Clients, options: AzureOptions) -> Task:
     )
 
 
-def plan(options: AzureOptions, clients: _Clients | None = None) -> list[Task]:
+def plan(options: AzureOptions, clients: AzureClients | None = None) -> list[Task]:
     """Every task of a collection, in submission order.
 
     Without ``clients`` (a dry run) the tasks can be described but not run.
     """
-    made = clients if clients is not None else _NoClients(options)
+    made = clients if clients is not None else NoAzureClients(options)
     tasks: list[Task] = []
     if "prices" in options.sources:
         tasks += [_prices_task(options, region) for region in options.regions]
@@ -293,8 +293,8 @@ def collect_azure(
         For options that make no sense (no region or size, an unknown source, billing
         without a scope, a plain-http endpoint off the loopback interface...).
     """
-    _check(options)
-    clients = None if dry_run else _Clients(options)
+    check_options(options)
+    clients = None if dry_run else AzureClients(options)
 
     def finish(results: list[TaskResult]) -> tuple[list[TaskResult], list[ImportBatch]]:
         offers = _offers_batch(options, results)

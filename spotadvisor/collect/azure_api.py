@@ -3,7 +3,7 @@
 ``get_retail_prices`` pages through the Retail Prices API with ``urllib`` (retrying 408,
 429 and 5xx answers by hand, honouring ``Retry-After``); ``get_resource_graph_rows`` and
 ``get_usage_details`` page through Resource Graph and the Consumption API with the SDK
-clients that ``_Clients`` makes on first use (azure-core retries and socket timeouts).
+clients that ``AzureClients`` makes on first use (azure-core retries and socket timeouts).
 The SDKs are imported inside the functions that use them. Responses are returned as
 they came; ``collect.azure_parse`` and its siblings parse them. Every listing is read
 page by page through a ``collect.paging.PageGuard``: a page cap per call and repeated
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from spotadvisor.collect.azure_options import MANAGEMENT_ENDPOINT, AzureOptions, _plain_http_allowed
+from spotadvisor.collect.azure_options import MANAGEMENT_ENDPOINT, AzureOptions, plain_http_allowed
 from spotadvisor.collect.paging import PageGuard
 from spotadvisor.errors import DataError
 from spotadvisor.importers.billing.azure import Metric
@@ -46,7 +46,7 @@ USAGE_MAX_PAGES = 10_000
 # -- clients -----------------------------------------------------------------------
 
 
-class _Clients:
+class AzureClients:
     """Azure SDK clients shared by the worker threads, made on first use under a lock.
 
     The credential is made on first use too, so a prices-only collection (no
@@ -58,7 +58,7 @@ class _Clients:
         self.endpoint = (options.management_endpoint or MANAGEMENT_ENDPOINT).rstrip("/")
         uses_arm = bool({"evictions", "spot-history", "billing"} & set(options.sources))
         # checked only when used: a prices-only collection never sends a token
-        self.insecure = uses_arm and _plain_http_allowed(self.endpoint, "--management-endpoint")
+        self.insecure = uses_arm and plain_http_allowed(self.endpoint, "--management-endpoint")
         self._credential = options.credential
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], Any] = {}
@@ -106,7 +106,7 @@ class _Clients:
             return self._cache[key]
 
 
-class _NoClients(_Clients):
+class NoAzureClients(AzureClients):
     """Stands in for the clients in a dry run, where nothing may be called."""
 
     def __init__(self, options: AzureOptions) -> None:  # nothing is imported or made

@@ -1,8 +1,8 @@
 """Options of ``collect azure``: the ``AzureOptions`` dataclass, its defaults and checks.
 
 ``AzureOptions`` says what an Azure collection collects and how; ``default_sizes`` and
-``default_regions`` give its defaults; ``_check`` and ``billing_period`` validate it
-(sources, names, the billing scope and month), and ``_plain_http_allowed`` admits plain
+``default_regions`` give its defaults; ``check_options`` and ``billing_period`` validate it
+(sources, names, the billing scope and month), and ``plain_http_allowed`` admits plain
 ``http://`` endpoints on the loopback interface only. Nothing here calls an API.
 """
 
@@ -133,7 +133,7 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def _plain_http_allowed(url: str, option: str) -> bool:
+def plain_http_allowed(url: str, option: str) -> bool:
     """False for ``https://``, True for ``http://`` on loopback; anything else is refused.
 
     Raises
@@ -176,7 +176,8 @@ def billing_period(options: AzureOptions) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def _check(options: AzureOptions) -> None:
+def check_options(options: AzureOptions) -> None:
+    """Refuse options that cannot be collected (unknown sources, no regions or sizes, bad names)."""
     unknown = sorted(set(options.sources) - set(SOURCES))
     if unknown:
         raise UsageError(
@@ -206,9 +207,9 @@ def _check(options: AzureOptions) -> None:
         "00000000-0000-0000-0000-000000000000",
     )
     if "prices" in options.sources:
-        _plain_http_allowed(options.retail_prices_url, "--retail-prices-url")
+        plain_http_allowed(options.retail_prices_url, "--retail-prices-url")
     if {"evictions", "spot-history", "billing"} & set(options.sources):
-        _plain_http_allowed(
+        plain_http_allowed(
             options.management_endpoint or MANAGEMENT_ENDPOINT, "--management-endpoint"
         )
     if "billing" in options.sources:

@@ -32,8 +32,7 @@ import pandas as pd
 
 from spotadvisor.errors import UsageError
 from spotadvisor.gpus import AZURE_NON_GPU_PREFIXES, instance_gpus
-from spotadvisor.importers.base import join_flags
-from spotadvisor.importers.skypilot.common import _judge_spot
+from spotadvisor.importers.base import join_flags, judge_spot
 from spotadvisor.schema import OFFERS, validate
 
 PRICE_COLUMNS = [
@@ -297,7 +296,7 @@ def assemble_offers(
     spot_raw = pd.to_numeric(kept["price_spot_usd_per_hour"]).astype(float)
     zero = (od_raw == 0.0) | (spot_raw == 0.0)
     od, spot = od_raw.mask(od_raw == 0.0), spot_raw.mask(spot_raw == 0.0)
-    spot, judged = _judge_spot(od, spot)
+    spot, judged = judge_spot(od, spot)
     judged_flags = [[f if isinstance(f, str) else None for f in j.tolist()] for j in judged]
     records = []
     columns = zip(

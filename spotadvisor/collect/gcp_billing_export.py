@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from spotadvisor.collect.gcp_parse import COMPUTE_ENGINE_SERVICE_ID, _get, _list
+from spotadvisor.collect.gcp_parse import COMPUTE_ENGINE_SERVICE_ID, as_list, proto_field
 from spotadvisor.errors import DataError, UsageError
 from spotadvisor.importers.base import not_after_now
 from spotadvisor.importers.billing import common
@@ -174,8 +174,8 @@ def _labels(value: Any) -> str | None:
     if isinstance(value, Mapping):
         return common.tags_json(value)
     tags: dict[str, Any] = {}
-    for item in _list(value):
-        key, text = _get(item, "key"), _get(item, "value")
+    for item in as_list(value):
+        key, text = proto_field(item, "key"), proto_field(item, "value")
         if key is not None:
             tags[str(key)] = text
     return common.tags_json(tags)

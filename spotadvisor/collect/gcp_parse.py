@@ -351,7 +351,7 @@ def rules_markdown() -> str:
 # --- SKUs -> parts ------------------------------------------------------------------------
 
 
-def _get(obj: Any, name: str) -> Any:
+def proto_field(obj: Any, name: str) -> Any:
     """Field ``name`` (snake_case) of a proto-plus message or a dict in either key style."""
     if obj is None:
         return None
@@ -363,16 +363,17 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A repeated field as a list; empty for None (and never a string's characters)."""
     return list(value) if value is not None and not isinstance(value, str | bytes) else []
 
 
 def _money(rate: Any) -> float | None:
     """``units + nanos / 1e9`` of a tiered rate's unit price [USD], or None."""
-    price = _get(rate, "unit_price")
+    price = proto_field(rate, "unit_price")
     if price is None:
         return None
-    units, nanos = _get(price, "units"), _get(price, "nanos")
+    units, nanos = proto_field(price, "units"), proto_field(price, "nanos")
     try:
         return int(units or 0) + int(nanos or 0) / 1e9
     except (TypeError, ValueError):
@@ -382,7 +383,7 @@ def _money(rate: Any) -> float | None:
 def _first_rate(rates: list[Any]) -> Any:
     """The tiered rate starting at 0 (the list price), or the only one."""
     for rate in rates:
-        start = _get(rate, "start_usage_amount")
+        start = proto_field(rate, "start_usage_amount")
         if start is None or float(start) == 0.0:
             return rate
     return rates[0] if len(rates) == 1 else None
@@ -430,37 +431,37 @@ def parse_gcp_skus(skus: Iterable[Any]) -> pd.DataFrame:
         skipped[reason] = skipped.get(reason, 0) + 1
 
     for sku in skus:
-        category = _get(sku, "category")
-        description = str(_get(sku, "description") or "")
+        category = proto_field(sku, "category")
+        description = str(proto_field(sku, "description") or "")
         what = describe_sku(
             description,
-            str(_get(category, "usage_type") or ""),
-            str(_get(category, "resource_group") or ""),
-            str(_get(category, "resource_family") or ""),
+            str(proto_field(category, "usage_type") or ""),
+            str(proto_field(category, "resource_group") or ""),
+            str(proto_field(category, "resource_family") or ""),
         )
         if isinstance(what, str):
             skip(what)
             continue
         part, key, market = what
-        infos = _list(_get(sku, "pricing_info"))
-        expression = _get(infos[0], "pricing_expression") if infos else None
-        rate = _first_rate(_list(_get(expression, "tiered_rates")))
+        infos = as_list(proto_field(sku, "pricing_info"))
+        expression = proto_field(infos[0], "pricing_expression") if infos else None
+        rate = _first_rate(as_list(proto_field(expression, "tiered_rates")))
         price = _money(rate)
-        unit = str(_get(expression, "usage_unit") or "")
-        currency = str(_get(_get(rate, "unit_price"), "currency_code") or "USD")
+        unit = str(proto_field(expression, "usage_unit") or "")
+        currency = str(proto_field(proto_field(rate, "unit_price"), "currency_code") or "USD")
         if price is None or not math.isfinite(price) or price < 0:
             skip("no usable price")
             continue
         if unit != UNITS[part] or currency != "USD":
             skip("unexpected unit or currency")
             continue
-        regions = sorted({str(r) for r in _list(_get(sku, "service_regions"))})
+        regions = sorted({str(r) for r in as_list(proto_field(sku, "service_regions"))})
         if not regions:
             skip("no service region")
             continue
         for region in regions:
             row = {
-                "sku_id": str(_get(sku, "sku_id") or ""),
+                "sku_id": str(proto_field(sku, "sku_id") or ""),
                 "description": description,
                 "region": region,
                 "part": part,

@@ -12,6 +12,10 @@ import typer
 from spotadvisor.commands.common import OUTPUT_OPTION, cli_state, emit, handle_errors, note
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    import pandas as pd
+
     from spotadvisor.events.parse import FleetEvent
     from spotadvisor.store import Store
 
@@ -360,7 +364,6 @@ def stats(
     """Measured interruptions per instance-month per pool, beside the published bands."""
     from spotadvisor.events.rates import pool_stats
     from spotadvisor.events.run import clip_to_now, window
-    from spotadvisor.render.events import render_stats
 
     lo, hi = window(since, start, end)
     hi, clipped = clip_to_now(lo, hi)
@@ -373,7 +376,7 @@ def stats(
     frame = pool_stats(_store(ctx), lo, hi, by_zone=by_zone, fleet=fleet, notes=notes)
     for text in notes:
         note(f"note: {text}")
-    render_stats(frame, lo, hi, output_format.value, output, by_zone=by_zone)
+    _render_stats(frame, lo, hi, output_format.value, output, by_zone=by_zone)
 
 
 @app.command("setup")
@@ -424,3 +427,46 @@ def setup(
     if output_format is not SetupFormat.json:
         parts.append(aws_cli_snippet(doc))
     emit("\n".join(parts), None)
+
+
+def _render_stats(
+    frame: pd.DataFrame,
+    start: datetime,
+    end: datetime,
+    fmt: str,
+    output: Path | None,
+    *,
+    by_zone: bool,
+) -> None:
+    """Write the stats in ``fmt`` (table, json or csv) to ``output`` or stdout."""
+    from spotadvisor.render.csv import render_csv
+    from spotadvisor.render.events import stats_document, stats_rows
+    from spotadvisor.render.json import render_json
+    from spotadvisor.render.table import build_table, print_renderable, renderable_text
+
+    if fmt == "json":
+        emit(render_json(stats_document(frame, start, end)), output)
+        return
+    if fmt == "csv":
+        emit(render_csv(frame if by_zone else frame.drop(columns=["zone"])), output)
+        return
+    headers, rows = stats_rows(frame, by_zone=by_zone)
+    title = f"Measured interruptions, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    caption = None if rows else "no events and no exposure in the window"
+    right = [
+        False,
+        False,
+        *([False] if by_zone else []),
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    table = build_table(title, headers, rows, right=right, caption=caption)
+    if output is None:
+        print_renderable(table)
+    else:
+        emit(renderable_text(table), output)

@@ -424,7 +424,7 @@ def _render(
 
 def _explain(rec: Recommendation, rank: int) -> list[object]:
     from spotadvisor.errors import UsageError
-    from spotadvisor.render.recommendation import describe_mix
+    from spotadvisor.recommend.describe import describe_mix
     from spotadvisor.render.simulation import metric_rows, pool_rows
     from spotadvisor.render.table import build_table
 
@@ -460,8 +460,8 @@ def _explain(rec: Recommendation, rank: int) -> list[object]:
 
 def _save(rec: Recommendation, path: Path, explain: int | None) -> None:
     from spotadvisor.errors import UsageError
+    from spotadvisor.recommend.describe import describe_mix
     from spotadvisor.recommend.fleet_yaml import fleet_yaml, scenarios_for
-    from spotadvisor.render.recommendation import describe_mix
 
     if explain is not None:
         chosen = rec.ranked()[explain - 1]

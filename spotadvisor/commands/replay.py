@@ -279,8 +279,8 @@ def _describe(label: str, traces: tuple[ZoneTrace, ...], result: FleetReplay, ba
 def _render(
     replays: list[FleetReplay], bases: list[str], output_format: ReplayFormat, output: Path | None
 ) -> None:
+    from spotadvisor.render import replay as out
     from spotadvisor.render.json import render_json
-    from spotadvisor.replay import output as out
 
     if output_format is ReplayFormat.json:
         emit(render_json(out.document(replays, bases)), output)

@@ -27,10 +27,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.config.specs import FleetFile
 from spotadvisor.config.values import MAX_DURATION_HOURS, Where, number_text
 from spotadvisor.errors import COMMAND_LINE, UsageError
-from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, Hazard, PoolModel
+from spotadvisor.sim.model import FleetModel, Hazard, PoolModel
 
 # --- hard caps -----------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ def get_evictions(
     on_bad
         Called with a reason for each eviction event that cannot be read.
     """
-    from spotadvisor.collect.azure_options import _plain_http_allowed
+    from spotadvisor.collect.azure_options import plain_http_allowed
 
     if not subscriptions:
         raise UsageError(
@@ -64,7 +64,7 @@ def get_evictions(
             fix="add --subscription ID (repeatable)",
         )
     base = endpoint or DEFAULT_ENDPOINT
-    insecure = _plain_http_allowed(base, "--endpoint-url")
+    insecure = plain_http_allowed(base, "--endpoint-url")
     try:
         from azure.mgmt.monitor import MonitorManagementClient
     except ImportError:

@@ -27,10 +27,11 @@ from datetime import datetime
 
 import pandas as pd
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.events.parse import FleetEvent
 from spotadvisor.importers.billing.units import hours_per_unit_series
 from spotadvisor.regions import is_aws_zone_id
-from spotadvisor.report.interruptions import HOURS_PER_MONTH, poisson_interval
+from spotadvisor.report.interruptions import poisson_interval
 
 STATS_COLUMNS = [
     "cloud",

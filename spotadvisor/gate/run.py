@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from spotadvisor.bands import parse_band
+from spotadvisor.bands import HOURS_PER_MONTH, UNKNOWN_BAND, parse_band
 from spotadvisor.catalog import offers_view
 from spotadvisor.config import FleetFile, load_fleet, parse_fleet
 from spotadvisor.config.scenarios import ScenarioSpec, expand, not_applicable
@@ -29,7 +29,6 @@ from spotadvisor.gate.policy import GatePolicy
 from spotadvisor.gate.rules import Figures, RuleResult, ScenarioFigure, evaluate
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
 from spotadvisor.sim.engine import simulate
-from spotadvisor.sim.model import HOURS_PER_MONTH
 from spotadvisor.sim.results import Metrics, TrialResults, summarize
 from spotadvisor.sources import TableData, load_table
 from spotadvisor.store import Store
@@ -37,7 +36,6 @@ from spotadvisor.whatif import ScenarioOutcome, run_scenarios
 
 GATE_SEED = 20240601  # used when the plan fixes no seed: a gate must not change run to run
 SIGNIFICANT_SE = 2.0
-UNKNOWN_BAND = ">20%"
 
 
 @dataclass(frozen=True)

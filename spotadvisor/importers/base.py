@@ -1,4 +1,4 @@
-"""What every importer returns, and the small file helpers they share.
+"""What every importer returns, and the small file and data-quality flag helpers they share.
 
 Naming follows pvlib: ``read_*`` opens files, ``parse_*`` works on objects already in
 memory and is where the logic (and the tests) live.
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from spotadvisor.errors import UsageError
@@ -221,3 +222,32 @@ def join_flags(*flags: str | None) -> str | None:
     """';'-joined data-quality flags, or None when there are none."""
     kept = [f for f in flags if f]
     return ";".join(kept) if kept else None
+
+
+def flag_where(mask: pd.Series, name: str) -> pd.Series:
+    """``name`` where ``mask`` is true, None elsewhere."""
+    return mask.astype(bool).map({True: name, False: None})
+
+
+def _ten_thousandths(price: pd.Series) -> pd.Series:
+    """Price in 1/10000 USD, rounded half up as SkyPilot's catalog does (10.18405 -> 101841).
+
+    The small epsilon absorbs binary noise (10.18405 * 1e4 = 101840.49999...).
+    """
+    floored: pd.Series = np.floor(price * 10_000 + 0.5 + 1e-6)
+    return floored
+
+
+def judge_spot(on_demand: pd.Series, spot: pd.Series) -> tuple[pd.Series, list[pd.Series]]:
+    """Spot [USD/h] with filled-in values removed, and the flags about spot vs on-demand."""
+    both = on_demand.notna() & spot.notna()
+    filler = both & (_ten_thousandths(spot) == _ten_thousandths(on_demand))
+    market = both & ~filler
+    above = market & (spot > on_demand)
+    floor = market & (_ten_thousandths(spot) == _ten_thousandths(on_demand * 0.1))
+    flags = [
+        flag_where(filler, "spot_price_filler"),
+        flag_where(above, "spot_above_on_demand"),
+        flag_where(floor, "spot_price_floor_10pct"),
+    ]
+    return spot.mask(filler), flags

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.catalog import offers_view
 from spotadvisor.config import FleetFile
 from spotadvisor.recommend.candidates import HostFilter
@@ -17,7 +18,6 @@ from spotadvisor.recommend.rank import frontier, ranking, recommended
 from spotadvisor.recommend.search import Evaluated, SearchResult, search
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
 from spotadvisor.seeds import SeedOrigin
-from spotadvisor.sim.model import HOURS_PER_MONTH
 from spotadvisor.sources import TableData, load_table
 from spotadvisor.store import Store
 

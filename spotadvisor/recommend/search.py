@@ -29,6 +29,7 @@ from typing import Literal, cast
 import numpy as np
 import pandas as pd
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.config import FleetFile, PoolSpec
 from spotadvisor.errors import UsageError
 from spotadvisor.fleet import ResolvedPool, resolve_fleet
@@ -48,7 +49,7 @@ from spotadvisor.recommend.size import check_search
 from spotadvisor.seeds import Seed, choose_seed, frame_digest
 from spotadvisor.sim import closed_form as cf
 from spotadvisor.sim.load import demand_step
-from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, PoolModel
+from spotadvisor.sim.model import FleetModel, PoolModel
 from spotadvisor.sim.results import Metrics, TrialResults, summarize
 from spotadvisor.sim.scenarios import fleet_plan
 from spotadvisor.sim.sweep import simulate_many

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -79,46 +78,3 @@ def stats_document(frame: pd.DataFrame, start: datetime, end: datetime) -> dict[
         "confidence": 0.95,
         "pools": pools,
     }
-
-
-def render_stats(
-    frame: pd.DataFrame,
-    start: datetime,
-    end: datetime,
-    fmt: str,
-    output: Path | None,
-    *,
-    by_zone: bool,
-) -> None:
-    """Write the stats in ``fmt`` (table, json or csv) to ``output`` or stdout."""
-    from spotadvisor.commands.common import emit
-    from spotadvisor.render.csv import render_csv
-    from spotadvisor.render.json import render_json
-    from spotadvisor.render.table import build_table, print_renderable, renderable_text
-
-    if fmt == "json":
-        emit(render_json(stats_document(frame, start, end)), output)
-        return
-    if fmt == "csv":
-        emit(render_csv(frame if by_zone else frame.drop(columns=["zone"])), output)
-        return
-    headers, rows = stats_rows(frame, by_zone=by_zone)
-    title = f"Measured interruptions, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-    caption = None if rows else "no events and no exposure in the window"
-    right = [
-        False,
-        False,
-        *([False] if by_zone else []),
-        False,
-        True,
-        True,
-        True,
-        True,
-        False,
-        False,
-    ]
-    table = build_table(title, headers, rows, right=right, caption=caption)
-    if output is None:
-        print_renderable(table)
-    else:
-        emit(renderable_text(table), output)

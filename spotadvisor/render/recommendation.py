@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
@@ -10,7 +9,7 @@ import pandas as pd
 from spotadvisor import __version__
 from spotadvisor.bands import band_text
 from spotadvisor.recommend import Recommendation
-from spotadvisor.recommend.candidates import Candidate
+from spotadvisor.recommend.describe import describe_mix, duration_text
 from spotadvisor.recommend.rank import CONFIDENCE_SE, TIE_SE, within_budget
 from spotadvisor.recommend.refine import (
     FINALIST_RANKS,
@@ -29,43 +28,6 @@ from spotadvisor.seeds import Seed
 # same on every run on the same data); seed_origin, data[].rows and digest, precision,
 # and per mix trials and finalist.
 SCHEMA_VERSION = 2
-
-
-def _duration(hours: float) -> str:
-    minutes = round(hours * 60)
-    return f"{minutes}m" if minutes < 120 else f"{hours:g}h"
-
-
-def describe_mix(candidate: Candidate) -> str:
-    """The mix in words, e.g. ``3x spot p5.48xlarge us-east-1 (use1-az4, use1-az6) + 1x on-demand``."""
-    spot: OrderedDict[tuple[str, str, str], tuple[int, list[str]]] = OrderedDict()
-    parts: list[str] = []
-    for key, count in candidate.pools:
-        if key.market == "spot":
-            total, zones = spot.get((key.cloud, key.region, key.instance), (0, []))
-            spot[(key.cloud, key.region, key.instance)] = (
-                total + count,
-                [*zones, *([key.zone] if key.zone else [])],
-            )
-    for (cloud, region, instance), (count, zones) in spot.items():
-        where = f" ({', '.join(zones)})" if zones else ""
-        parts.append(f"{count}× spot {cloud} {instance} {region}{where}")
-    for key, count in candidate.pools:
-        if key.market != "spot":
-            same = any(key.instance == i and key.region == r for (_, r, i) in spot)
-            parts.append(
-                f"{count}× on-demand"
-                + ("" if same else f" {key.cloud} {key.instance} {key.region}")
-            )
-    text = " + ".join(parts)
-    extras = []
-    if candidate.overprovision:
-        extras.append(f"+{candidate.overprovision} spare spot")
-    if candidate.fallback_after_hours is not None:
-        extras.append(f"on-demand after {_duration(candidate.fallback_after_hours)}")
-    if candidate.on_preemption == "next-pool" and candidate.spot_replicas:
-        extras.append("replace in the next zone")
-    return text + (f"; {', '.join(extras)}" if extras else "")
 
 
 def _tokens_cost(rec: Recommendation, e: Evaluated) -> float | None:
@@ -277,7 +239,7 @@ def _span(low: int, high: int) -> str:
 
 
 def _headroom(slots: int, needed: int, cold_start_hours: float) -> str:
-    wait = _duration(cold_start_hours)
+    wait = duration_text(cold_start_hours)
     if slots <= needed:
         return f"it has no spare replica, so each preemption is an outage until the replacement serves ({wait})."
     spare = slots - needed

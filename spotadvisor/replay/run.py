@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.errors import UsageError
 from spotadvisor.replay.policies import (
     POLICIES,
@@ -36,7 +37,6 @@ from spotadvisor.replay.policies import (
     WindowOutcome,
     replay_window,
 )
-from spotadvisor.sim.model import HOURS_PER_MONTH
 from spotadvisor.traces import ZoneTrace
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.errors import UsageError
 from spotadvisor.report.period import Month
 
-HOURS_PER_MONTH = 730.0  # an average month [h], as the bands count an instance-month
 CONFIDENCE = 0.95
 
 POOL_COLUMNS = [

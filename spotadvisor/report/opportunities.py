@@ -122,7 +122,7 @@ def _evaluate(
     from spotadvisor.config.specs import Sla
     from spotadvisor.errors import SpotadvisorError
     from spotadvisor.recommend import HostFilter, recommend
-    from spotadvisor.render.recommendation import describe_mix
+    from spotadvisor.recommend.describe import describe_mix
 
     gpus = instance_gpus(provider, instance_type)
     replicas = max(1, round(hours / month.hours))

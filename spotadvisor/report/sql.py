@@ -40,7 +40,7 @@ from typing import Literal
 import sqlglot
 
 from spotadvisor.errors import UsageError
-from spotadvisor.gpus import _AWS_FAMILIES
+from spotadvisor.gpus import AWS_FAMILIES
 from spotadvisor.importers.billing.units import hours_per_unit_sql, hours_unit_sql
 from spotadvisor.report.period import Month
 
@@ -186,7 +186,7 @@ def gpu_condition() -> str:
     AWS by instance family, Azure by N-series size, GCP by GPU machine family or a
     separately billed GPU SKU; the family lists come from :mod:`spotadvisor.gpus`.
     """
-    families = "|".join(sorted((re.escape(f) for f in _AWS_FAMILIES), key=len, reverse=True))
+    families = "|".join(sorted((re.escape(f) for f in AWS_FAMILIES), key=len, reverse=True))
     return (
         "(CASE"
         f" WHEN provider = 'aws' THEN regexp_matches(instance_type, '^({families})\\.')"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from spotadvisor.sim.model import HOURS_PER_MONTH, Distribution
+from spotadvisor.bands import HOURS_PER_MONTH
+from spotadvisor.sim.model import Distribution
 
 __all__ = [
     "band_mean_hazard",

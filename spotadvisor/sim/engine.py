@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.sim.jit import ensure_compiled
 from spotadvisor.sim.kernel_inputs import KernelInputs, kernel_inputs
-from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, Hazard, PoolModel
+from spotadvisor.sim.model import FleetModel, Hazard, PoolModel
 from spotadvisor.sim.results import TrialResults
 
 FloatArray = npt.NDArray[np.float64]

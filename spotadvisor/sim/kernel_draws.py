@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.sim.jit import jit_inline
 from spotadvisor.sim.kernel_inputs import FleetArrays, FloatArray, IntArray, PoolArrays
-from spotadvisor.sim.model import HOURS_PER_MONTH
 
 MAX_MONTHLY_PROBABILITY = 1.0 - 1e-9  # keeps -ln(1 - p) finite for the ">20%" band
 POISSON_PIECE = 50.0  # means above this are drawn as sums of Poisson(<= 50) pieces

@@ -12,8 +12,9 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.sim.closed_form import expected_lost_per_preemption
-from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel
+from spotadvisor.sim.model import FleetModel
 from spotadvisor.sim.scenarios import FleetPlan, fleet_plan, pool_windows
 
 FloatArray = npt.NDArray[np.float64]

@@ -44,7 +44,7 @@ def _sift_down(key: FloatArray, slot: IntArray, size: int, i: int) -> None:
 
 
 @jit_inline
-def outages(
+def outages(  # noqa: PLR0912 -- one sweep over a trial's gaps, inlined into the kernel
     start: FloatArray,
     end: FloatArray,
     slot_lo: IntArray,

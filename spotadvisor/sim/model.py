@@ -48,7 +48,6 @@ from typing import Literal
 from spotadvisor.sim.load import LoadModel
 from spotadvisor.sim.scenarios import ScenarioEvent
 
-HOURS_PER_MONTH = 730.0
 OnPreemption = Literal["relaunch-same-pool", "next-pool", "on-demand"]
 Distribution = Literal["fixed", "exponential"]
 Market = Literal["spot", "on-demand"]

@@ -43,8 +43,8 @@ import numpy as np
 
 from spotadvisor.sim.model import FleetModel
 from spotadvisor.sim.reference_events import EventTrial
-from spotadvisor.sim.reference_state import ReferenceTrial, _PricePath
-from spotadvisor.sim.reference_trial import _Trial
+from spotadvisor.sim.reference_state import PricePath, ReferenceTrial
+from spotadvisor.sim.reference_trial import TrialLoop
 from spotadvisor.sim.results import FloatArray, TrialResults
 from spotadvisor.sim.scenarios import fleet_plan
 
@@ -86,9 +86,9 @@ def _validate(model: FleetModel) -> None:
             raise ValueError(f"pool {pool.name!r}: price_path is empty")
 
 
-def _price_paths(model: FleetModel) -> list[_PricePath | None]:
+def _price_paths(model: FleetModel) -> list[PricePath | None]:
     return [
-        _PricePath(pool.price_path)
+        PricePath(pool.price_path)
         if pool.market == "spot" and pool.price_path is not None
         else None
         for pool in model.pools
@@ -161,11 +161,11 @@ def simulate_reference(model: FleetModel, trials: int, rng: np.random.Generator)
 
 
 def _make_trial(
-    model: FleetModel, rng: np.random.Generator, paths: list[_PricePath | None]
-) -> _Trial:
+    model: FleetModel, rng: np.random.Generator, paths: list[PricePath | None]
+) -> TrialLoop:
     """The plain trial, or the one with a load and failure events when the model has them."""
     if model.load is None and not model.events:
-        return _Trial(model, rng, paths)
+        return TrialLoop(model, rng, paths)
     return EventTrial(model, rng, paths, fleet_plan(model), rng.spawn(1)[0])
 
 

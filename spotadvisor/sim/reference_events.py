@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from spotadvisor.sim.model import FleetModel
-from spotadvisor.sim.reference_state import ReferenceTrial, _PricePath, _Replica
-from spotadvisor.sim.reference_trial import _FALLBACK, _READY_FALLBACK, _Trial
+from spotadvisor.sim.reference_state import PricePath, ReferenceTrial, ReplicaState
+from spotadvisor.sim.reference_trial import EVENT_FALLBACK, EVENT_READY_FALLBACK, TrialLoop
 from spotadvisor.sim.scenarios import FleetPlan, pool_windows
 
 _TOLERANCE = -3  # the tolerance changes (first at equal times)
@@ -32,14 +32,14 @@ _BLOCK = -2  # an outage or drought window starts: raise the pool's stock-out en
 _KILL = 6  # an outage or mass preemption takes replicas (after replicas became ready)
 
 
-class EventTrial(_Trial):
+class EventTrial(TrialLoop):
     """One trial with a time-varying tolerance and failure events."""
 
     def __init__(
         self,
         model: FleetModel,
         rng: np.random.Generator,
-        paths: list[_PricePath | None],
+        paths: list[PricePath | None],
         plan: FleetPlan,
         choose: np.random.Generator,
     ) -> None:
@@ -59,7 +59,7 @@ class EventTrial(_Trial):
         self.spikes = pool_windows(model, ("spike",))
         self.stretches: list[list[float]] = []
 
-    def bill(self, replica: _Replica, until: float) -> None:
+    def bill(self, replica: ReplicaState, until: float) -> None:
         """Bill as the plain trial, plus any price spike of the replica's spot pool."""
         super().bill(replica, until)
         end = min(until, self.horizon)
@@ -92,13 +92,13 @@ class EventTrial(_Trial):
         slot.epoch += 1
         fallback = slot.fallback
         if fallback is not None and not fallback.ready:
-            self.push(fallback.ready_at, _READY_FALLBACK, index, slot.epoch)
+            self.push(fallback.ready_at, EVENT_READY_FALLBACK, index, slot.epoch)
         if self.model.on_preemption == "next-pool":
             slot.pool = self.next_spot_pool(slot.pool)
         self.launch(index, t)
         after = self.model.fallback_after_hours
         if slot.primary is None and fallback is None and after is not None:
-            self.push(t + after, _FALLBACK, index, slot.epoch)
+            self.push(t + after, EVENT_FALLBACK, index, slot.epoch)
 
     def on_kill(self, k: int, t: float) -> None:
         """An outage or mass preemption at ``t``."""

@@ -1,8 +1,8 @@
 """State of one reference-simulation trial: replicas, slots, price paths, the outcome.
 
 Plain data the event loop of :mod:`spotadvisor.sim.reference_trial` works on: a launched
-replica (``_Replica``), a serving position of the fleet (``_Slot``), the circular
-relative price path of a spot pool (``_PricePath``), and the outcome of one trial
+replica (``ReplicaState``), a serving position of the fleet (``SlotState``), the circular
+relative price path of a spot pool (``PricePath``), and the outcome of one trial
 (``ReferenceTrial``, returned by :func:`spotadvisor.sim.reference.run_reference_trial`).
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 
 @dataclass
-class _Replica:
+class ReplicaState:
     """A launched replica: billed at ``price`` [USD/h] from ``launch`` [h].
 
     ``ready_at`` is when it is (or was) due ready [h]; ``pool`` the spot pool of a spot
@@ -30,7 +30,7 @@ class _Replica:
 
 
 @dataclass
-class _Slot:
+class SlotState:
     """One serving position of the fleet.
 
     ``pool`` is the pool of its spot replica (current, starting or awaited);
@@ -41,8 +41,8 @@ class _Slot:
 
     pool: int
     on_demand: bool
-    primary: _Replica | None
-    fallback: _Replica | None = None
+    primary: ReplicaState | None
+    fallback: ReplicaState | None = None
     epoch: int = 0
 
 
@@ -78,7 +78,7 @@ class ReferenceTrial:
     spot_slots_per_pool: tuple[int, ...]
 
 
-class _PricePath:
+class PricePath:
     """Mean of a circular relative price path over windows of a given length."""
 
     def __init__(self, path: tuple[float, ...]) -> None:

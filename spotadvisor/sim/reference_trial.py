@@ -1,6 +1,6 @@
 """One trial of the reference simulation: its draws, its event queue and its handlers.
 
-``_Trial`` draws a trial's hazards, spot prices and bulk-reclaim events, then processes
+``TrialLoop`` draws a trial's hazards, spot prices and bulk-reclaim events, then processes
 a :mod:`heapq` of timed events (preemption notices, retries after stock-outs, fallbacks,
 replicas becoming ready, bulk reclaims) in time order until the horizon, accounting
 outage time and cost; :mod:`spotadvisor.sim.reference_events` extends it. The model and
@@ -15,21 +15,22 @@ import math
 
 import numpy as np
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.sim.closed_form import expected_lost_per_preemption
-from spotadvisor.sim.model import HOURS_PER_MONTH, FleetModel, PoolModel
-from spotadvisor.sim.reference_state import ReferenceTrial, _PricePath, _Replica, _Slot
+from spotadvisor.sim.model import FleetModel, PoolModel
+from spotadvisor.sim.reference_state import PricePath, ReferenceTrial, ReplicaState, SlotState
 
 SECONDS_PER_HOUR = 3600.0
 BETA_CONCENTRATION = 4.0  # a + b of the Beta law of the share a bulk strike takes
 
 # Event kinds. At equal times the lower number is handled first: a launch that becomes
 # possible exactly at the fallback deadline wins over the fallback.
-_RETRY = 0  # a slot waiting out a stock-out tries to launch its spot replacement
-_READY = 1  # the slot's primary replica (spot, or permanent on-demand) is ready
-_READY_FALLBACK = 2  # the slot's on-demand fallback replica is ready
-_FALLBACK = 3  # launch an on-demand fallback if the spot launch is still waiting
-_PREEMPT = 4  # independent preemption notice of the slot's serving spot replica
-_BULK = 5  # a bulk-reclaim source event in a pool
+EVENT_RETRY = 0  # a slot waiting out a stock-out tries to launch its spot replacement
+EVENT_READY = 1  # the slot's primary replica (spot, or permanent on-demand) is ready
+EVENT_READY_FALLBACK = 2  # the slot's on-demand fallback replica is ready
+EVENT_FALLBACK = 3  # launch an on-demand fallback if the spot launch is still waiting
+EVENT_PREEMPT = 4  # independent preemption notice of the slot's serving spot replica
+EVENT_BULK = 5  # a bulk-reclaim source event in a pool
 
 
 def _replica_hazard(pool: PoolModel, rng: np.random.Generator) -> float:
@@ -45,14 +46,14 @@ def _replica_hazard(pool: PoolModel, rng: np.random.Generator) -> float:
     return pool.instances_per_replica * per_instance
 
 
-class _Trial:
+class TrialLoop:
     """State and event handlers of one trial."""
 
     def __init__(
         self,
         model: FleetModel,
         rng: np.random.Generator,
-        paths: list[_PricePath | None],
+        paths: list[PricePath | None],
     ) -> None:
         self.model = model
         self.rng = rng
@@ -91,11 +92,11 @@ class _Trial:
                 continue
             t = float(rng.exponential(1.0 / rate))
             while t < self.horizon:
-                self.push(t, _BULK, i, 0)
+                self.push(t, EVENT_BULK, i, 0)
                 t += float(rng.exponential(1.0 / rate))
 
         # Slots: every pool's count, then the overprovision round-robin over spot pools.
-        self.slots: list[_Slot] = []
+        self.slots: list[SlotState] = []
         for i, pool in enumerate(pools):
             for _ in range(pool.count):
                 self.add_initial_slot(i, on_demand=pool.market != "spot")
@@ -121,8 +122,8 @@ class _Trial:
     def add_initial_slot(self, pool: int, on_demand: bool) -> None:
         """A slot ready at t = 0, billed from t = 0."""
         price = self.model.pools[pool].price_per_hour if on_demand else self.spot_price[pool]
-        replica = _Replica(0.0, price, ready=True, ready_at=0.0, pool=-1 if on_demand else pool)
-        slot = _Slot(pool=pool, on_demand=on_demand, primary=replica)
+        replica = ReplicaState(0.0, price, ready=True, ready_at=0.0, pool=-1 if on_demand else pool)
+        slot = SlotState(pool=pool, on_demand=on_demand, primary=replica)
         self.slots.append(slot)
         if not on_demand:
             self.schedule_preemption(len(self.slots) - 1, 0.0)
@@ -133,7 +134,10 @@ class _Trial:
         hazard = self.hazard[slot.pool]
         if hazard > 0.0:
             self.push(
-                ready_at + float(self.rng.exponential(1.0 / hazard)), _PREEMPT, index, slot.epoch
+                ready_at + float(self.rng.exponential(1.0 / hazard)),
+                EVENT_PREEMPT,
+                index,
+                slot.epoch,
             )
 
     def cold_start(self) -> float:
@@ -143,7 +147,7 @@ class _Trial:
             return float(self.rng.exponential(mean))
         return mean
 
-    def bill(self, replica: _Replica, until: float) -> None:
+    def bill(self, replica: ReplicaState, until: float) -> None:
         """Add the cost of ``replica`` from its launch to ``until`` (capped at the horizon)."""
         self.cost += replica.price * max(0.0, min(until, self.horizon) - replica.launch)
 
@@ -197,7 +201,7 @@ class _Trial:
         self.launch(index, t)
         fallback_after = self.model.fallback_after_hours
         if slot.primary is None and fallback_after is not None:
-            self.push(t + fallback_after, _FALLBACK, index, slot.epoch)
+            self.push(t + fallback_after, EVENT_FALLBACK, index, slot.epoch)
 
     def launch(self, index: int, t: float) -> None:
         """Launch the slot's replacement now, or wait for its pool's stock-out to end."""
@@ -207,14 +211,14 @@ class _Trial:
         else:
             until = self.stockout_until[slot.pool]
             if until > t:
-                self.push(until, _RETRY, index, slot.epoch)
+                self.push(until, EVENT_RETRY, index, slot.epoch)
                 return
             price = self.spot_price[slot.pool]
         ready_at = t + self.cold_start()
-        slot.primary = _Replica(
+        slot.primary = ReplicaState(
             t, price, ready_at=ready_at, pool=-1 if slot.on_demand else slot.pool
         )
-        self.push(ready_at, _READY, index, slot.epoch)
+        self.push(ready_at, EVENT_READY, index, slot.epoch)
 
     def on_ready(self, index: int, t: float) -> None:
         """The primary replica is ready: it serves; a fallback, if any, is stopped."""
@@ -237,8 +241,8 @@ class _Trial:
             return
         price = self.model.pools[slot.pool].on_demand_price_per_hour
         ready_at = t + self.cold_start()
-        slot.fallback = _Replica(t, price, ready_at=ready_at)
-        self.push(ready_at, _READY_FALLBACK, index, slot.epoch)
+        slot.fallback = ReplicaState(t, price, ready_at=ready_at)
+        self.push(ready_at, EVENT_READY_FALLBACK, index, slot.epoch)
 
     def on_fallback_ready(self, index: int) -> None:
         """The on-demand fallback is ready and serves."""
@@ -299,22 +303,22 @@ class _Trial:
 
     def handle(self, t: float, kind: int, index: int, epoch: int) -> None:
         """Process one event at ``t`` (the clock has been advanced to it)."""
-        if kind == _BULK:
+        if kind == EVENT_BULK:
             self.on_bulk(index, t)
             return
         slot = self.slots[index]
         if epoch != slot.epoch:
             return  # scheduled for a replica that has since been noticed
-        if kind == _PREEMPT:
+        if kind == EVENT_PREEMPT:
             self.notice(index, t)
-        elif kind == _RETRY:
+        elif kind == EVENT_RETRY:
             if slot.primary is None:
                 self.launch(index, t)
-        elif kind == _READY:
+        elif kind == EVENT_READY:
             self.on_ready(index, t)
-        elif kind == _FALLBACK:
+        elif kind == EVENT_FALLBACK:
             self.on_fallback(index, t)
-        elif kind == _READY_FALLBACK:
+        elif kind == EVENT_READY_FALLBACK:
             self.on_fallback_ready(index)
 
     def finish(self) -> ReferenceTrial:

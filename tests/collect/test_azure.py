@@ -18,9 +18,9 @@ from spotadvisor.collect.azure import _classify, collect_azure
 from spotadvisor.collect.azure_api import get_retail_prices
 from spotadvisor.collect.azure_options import (
     AzureOptions,
-    _plain_http_allowed,
     billing_period,
     default_sizes,
+    plain_http_allowed,
 )
 from spotadvisor.collect.run import TaskResult
 from spotadvisor.errors import DataError, UsageError
@@ -318,12 +318,12 @@ def test_options_are_checked(fake_azure: FakeAzure, tmp_path: Path) -> None:
 
 
 def test_production_endpoints_stay_https_only() -> None:
-    assert _plain_http_allowed("https://management.azure.com", "x") is False
-    assert _plain_http_allowed("http://127.0.0.1:8080", "x") is True
-    assert _plain_http_allowed("http://localhost:1", "x") is True
+    assert plain_http_allowed("https://management.azure.com", "x") is False
+    assert plain_http_allowed("http://127.0.0.1:8080", "x") is True
+    assert plain_http_allowed("http://localhost:1", "x") is True
     for url in ("http://management.azure.com", "http://10.0.0.1", "ftp://127.0.0.1"):
         with pytest.raises(UsageError):
-            _plain_http_allowed(url, "x")
+            plain_http_allowed(url, "x")
 
 
 def test_defaults() -> None:

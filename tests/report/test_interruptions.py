@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from spotadvisor.bands import HOURS_PER_MONTH
 from spotadvisor.cli import app
 from spotadvisor.render.report_text import render_report_markdown, report_document
 from spotadvisor.report import InterruptionEvent, Month, ReportQuery, build_report
 from spotadvisor.report.engine import DuckDBEngine
-from spotadvisor.report.interruptions import HOURS_PER_MONTH, poisson_interval, summarise
+from spotadvisor.report.interruptions import poisson_interval, summarise
 from spotadvisor.report.sql import store_source
 from spotadvisor.store import Store
 from spotadvisor.watch.notice import Notice, outcome

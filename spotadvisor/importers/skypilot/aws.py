@@ -15,24 +15,23 @@ from pathlib import Path
 import pandas as pd
 
 from spotadvisor.errors import UsageError
-from spotadvisor.importers.base import FileFormat, ImportBatch
+from spotadvisor.importers.base import FileFormat, ImportBatch, judge_spot
 from spotadvisor.importers.skypilot.common import (
     AWS_COLUMNS,
-    _blank_to_none,
-    _join_flags,
-    _judge_spot,
-    _numbers,
-    _offers_frame,
-    _price,
-    _price_flags,
-    _read_each,
-    _require,
-    _summary,
-    _text,
-    _where,
+    blank_to_none,
+    cell_numbers,
+    cell_text,
+    import_summary,
+    join_flag_columns,
+    offers_frame,
+    price_column_flags,
+    read_each,
+    read_price,
+    require_columns,
+    row_location,
     sniff_aws,
 )
-from spotadvisor.importers.skypilot.gpu_facts import _gpu_columns
+from spotadvisor.importers.skypilot.gpu_facts import gpu_columns
 from spotadvisor.regions import aws_region_of_zone_id
 
 # Columns the parser reads; the rest of the header is only used to recognise the file.
@@ -69,37 +68,37 @@ def parse_aws_catalog(
         When a column is missing, a number is malformed, or a row's ``Region`` is not
         the region of its zone ID.
     """
-    _require(rows, _AWS_REQUIRED, origin)
-    region = _text(rows, "Region")
-    zone_id = _text(rows, "AvailabilityZone")
+    require_columns(rows, _AWS_REQUIRED, origin)
+    region = cell_text(rows, "Region")
+    zone_id = cell_text(rows, "AvailabilityZone")
     _check_aws_regions(region, zone_id, origin)
-    on_demand = _price(rows, "Price", origin, sentinel=None)
-    spot = _price(rows, "SpotPrice", origin, sentinel=None)
-    spot_value, spot_flags = _judge_spot(on_demand.value, spot.value)
-    instance_type = _text(rows, "InstanceType")
-    gpu, gpu_flags = _gpu_columns(
+    on_demand = read_price(rows, "Price", origin, sentinel=None)
+    spot = read_price(rows, "SpotPrice", origin, sentinel=None)
+    spot_value, spot_flags = judge_spot(on_demand.value, spot.value)
+    instance_type = cell_text(rows, "InstanceType")
+    gpu, gpu_flags = gpu_columns(
         "aws",
         instance_type,
-        _text(rows, "AcceleratorName"),
-        _numbers(rows, "AcceleratorCount", origin),
-        _text(rows, "GpuInfo"),
+        cell_text(rows, "AcceleratorName"),
+        cell_numbers(rows, "AcceleratorCount", origin),
+        cell_text(rows, "GpuInfo"),
     )
     columns = {
         "cloud": "aws",
         "region": region,
-        "zone_id": _blank_to_none(zone_id),
+        "zone_id": blank_to_none(zone_id),
         "instance_type": instance_type,
         **gpu,
-        "vcpus": _numbers(rows, "vCPUs", origin),
-        "memory_gib": _numbers(rows, "MemoryGiB", origin),
+        "vcpus": cell_numbers(rows, "vCPUs", origin),
+        "memory_gib": cell_numbers(rows, "MemoryGiB", origin),
         "price_on_demand_usd_per_hour": on_demand.value,
         "price_spot_usd_per_hour": spot_value,
-        "quality_flags": _join_flags(
-            [*_price_flags(on_demand, spot), *spot_flags, gpu_flags], rows.index
+        "quality_flags": join_flag_columns(
+            [*price_column_flags(on_demand, spot), *spot_flags, gpu_flags], rows.index
         ),
     }
-    offers = _offers_frame(columns, source=source, as_of=as_of, origin=origin)
-    return offers, _summary(len(rows), offers, [])
+    offers = offers_frame(columns, source=source, as_of=as_of, origin=origin)
+    return offers, import_summary(len(rows), offers, [])
 
 
 def _check_aws_regions(region: pd.Series, zone_id: pd.Series, origin: str) -> None:
@@ -110,7 +109,7 @@ def _check_aws_regions(region: pd.Series, zone_id: pd.Series, origin: str) -> No
     if bad.any():
         label = bad[bad].index[0]
         raise UsageError(
-            f"{_where(label)}: Region {region[label]!r} does not match zone ID "
+            f"{row_location(label)}: Region {region[label]!r} does not match zone ID "
             f"{zone_id[label]!r}, which is in {expected[label]}",
             file=origin,
             field="Region",
@@ -132,7 +131,7 @@ def read_aws_catalog(
     source
         Provenance name; ``skypilot-aws:<files>`` by default.
     """
-    return _read_each(paths, as_of, source, "skypilot-aws", parse_aws_catalog)
+    return read_each(paths, as_of, source, "skypilot-aws", parse_aws_catalog)
 
 
 AWS_CATALOG = FileFormat(

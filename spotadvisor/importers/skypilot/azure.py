@@ -15,22 +15,21 @@ from pathlib import Path
 import pandas as pd
 
 from spotadvisor import gpus
-from spotadvisor.importers.base import FileFormat, ImportBatch
+from spotadvisor.importers.base import FileFormat, ImportBatch, judge_spot
 from spotadvisor.importers.skypilot.common import (
     AZURE_COLUMNS,
-    _join_flags,
-    _judge_spot,
-    _numbers,
-    _offers_frame,
-    _price,
-    _price_flags,
-    _read_each,
-    _require,
-    _summary,
-    _text,
+    cell_numbers,
+    cell_text,
+    import_summary,
+    join_flag_columns,
+    offers_frame,
+    price_column_flags,
+    read_each,
+    read_price,
+    require_columns,
     sniff_azure,
 )
-from spotadvisor.importers.skypilot.gpu_facts import _gpu_columns
+from spotadvisor.importers.skypilot.gpu_facts import gpu_columns
 
 # Columns the parser reads; the rest of the header is only used to recognise the file.
 _AZURE_REQUIRED = tuple(c for c in AZURE_COLUMNS if c not in ("GpuInfo", "Generation"))
@@ -66,41 +65,41 @@ def parse_azure_catalog(
     UsageError
         When a column is missing or a number is malformed.
     """
-    _require(rows, _AZURE_REQUIRED, origin)
-    instance_type = _text(rows, "InstanceType")
+    require_columns(rows, _AZURE_REQUIRED, origin)
+    instance_type = cell_text(rows, "InstanceType")
     non_gpu = instance_type.str.startswith(gpus.AZURE_NON_GPU_PREFIXES)
     kept = rows[~non_gpu]
-    on_demand = _price(kept, "Price", origin, sentinel=None)
-    spot = _price(kept, "SpotPrice", origin, sentinel=None)
-    spot_value, spot_flags = _judge_spot(on_demand.value, spot.value)
-    gpu, gpu_flags = _gpu_columns(
+    on_demand = read_price(kept, "Price", origin, sentinel=None)
+    spot = read_price(kept, "SpotPrice", origin, sentinel=None)
+    spot_value, spot_flags = judge_spot(on_demand.value, spot.value)
+    gpu, gpu_flags = gpu_columns(
         "azure",
         instance_type[~non_gpu],
-        _text(kept, "AcceleratorName"),
-        _numbers(kept, "AcceleratorCount", origin),
+        cell_text(kept, "AcceleratorName"),
+        cell_numbers(kept, "AcceleratorCount", origin),
         None,  # Azure's GpuInfo is only the GPU name again
     )
     columns = {
         "cloud": "azure",
-        "region": _text(kept, "Region"),
+        "region": cell_text(kept, "Region"),
         "instance_type": instance_type[~non_gpu],
         **gpu,
-        "vcpus": _numbers(kept, "vCPUs", origin),
-        "memory_gib": _numbers(kept, "MemoryGiB", origin),
+        "vcpus": cell_numbers(kept, "vCPUs", origin),
+        "memory_gib": cell_numbers(kept, "MemoryGiB", origin),
         "price_on_demand_usd_per_hour": on_demand.value,
         "price_spot_usd_per_hour": spot_value,
-        "quality_flags": _join_flags(
-            [*_price_flags(on_demand, spot), *spot_flags, gpu_flags], kept.index
+        "quality_flags": join_flag_columns(
+            [*price_column_flags(on_demand, spot), *spot_flags, gpu_flags], kept.index
         ),
     }
-    offers = _offers_frame(columns, source=source, as_of=as_of, origin=origin)
+    offers = offers_frame(columns, source=source, as_of=as_of, origin=origin)
     skipped = []
     if non_gpu.any():
         sizes = sorted(set(instance_type[non_gpu]))
         skipped.append(
             f"skipped {int(non_gpu.sum())} row(s) of sizes without GPUs (FPGA): {', '.join(sizes)}"
         )
-    return offers, _summary(len(rows), offers, skipped)
+    return offers, import_summary(len(rows), offers, skipped)
 
 
 def read_azure_catalog(
@@ -117,7 +116,7 @@ def read_azure_catalog(
     source
         Provenance name; ``skypilot-azure:<files>`` by default.
     """
-    return _read_each(paths, as_of, source, "skypilot-azure", parse_azure_catalog)
+    return read_each(paths, as_of, source, "skypilot-azure", parse_azure_catalog)
 
 
 AZURE_CATALOG = FileFormat(

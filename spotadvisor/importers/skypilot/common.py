@@ -54,6 +54,7 @@ from spotadvisor.errors import UsageError
 from spotadvisor.importers.base import (
     ImportBatch,
     default_source,
+    flag_where,
     join_flags,
     read_text,
     resolve_as_of,
@@ -170,14 +171,15 @@ def _head_table(head: str) -> tuple[list[str], list[dict[str, str]]]:
 # -- cell helpers --------------------------------------------------------------------
 
 
-def _where(label: Hashable) -> str:
+def row_location(label: Hashable) -> str:
     """Where a row is in its file: its line number when the frame came from read_csv."""
     if isinstance(label, int | np.integer):
         return f"line {int(label) + 2}"  # +1 for the header, +1 for 1-based lines
     return f"row {label!r}"
 
 
-def _require(rows: pd.DataFrame, columns: Sequence[str], origin: str) -> None:
+def require_columns(rows: pd.DataFrame, columns: Sequence[str], origin: str) -> None:
+    """Refuse a catalog that lacks any of ``columns``, naming the first missing one."""
     missing = [c for c in columns if c not in rows.columns]
     if missing:
         raise UsageError(
@@ -188,12 +190,12 @@ def _require(rows: pd.DataFrame, columns: Sequence[str], origin: str) -> None:
         )
 
 
-def _text(rows: pd.DataFrame, column: str) -> pd.Series:
+def cell_text(rows: pd.DataFrame, column: str) -> pd.Series:
     """Stripped cell text, with an empty string for empty cells."""
     return rows[column].fillna("").astype(str).str.strip()
 
 
-def _numbers(rows: pd.DataFrame, column: str, origin: str) -> pd.Series:
+def cell_numbers(rows: pd.DataFrame, column: str, origin: str) -> pd.Series:
     """Cells as floats; NaN for empty cells.
 
     Raises
@@ -201,14 +203,14 @@ def _numbers(rows: pd.DataFrame, column: str, origin: str) -> pd.Series:
     UsageError
         For a cell that is not a number, naming its line.
     """
-    text = _text(rows, column)
+    text = cell_text(rows, column)
     blank = text.isin(["", "nan", "NaN"])
     values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
     bad = ~blank & values.isna()
     if bad.any():
         label = bad[bad].index[0]
         raise UsageError(
-            f"{text[label]!r} at {_where(label)} is not a number",
+            f"{text[label]!r} at {row_location(label)} is not a number",
             file=origin,
             field=column,
             fix="write numbers with a decimal point and leave unknown values empty",
@@ -216,12 +218,7 @@ def _numbers(rows: pd.DataFrame, column: str, origin: str) -> pd.Series:
     return values
 
 
-def _flag(mask: pd.Series, name: str) -> pd.Series:
-    """``name`` where ``mask`` is true, None elsewhere."""
-    return mask.astype(bool).map({True: name, False: None})
-
-
-def _join_flags(parts: Sequence[pd.Series], index: pd.Index) -> pd.Series:
+def join_flag_columns(parts: Sequence[pd.Series], index: pd.Index) -> pd.Series:
     """Row-wise ';'-join of flag columns, each flag once, None when a row has none."""
     if not parts:
         return pd.Series(None, index=index, dtype=object)
@@ -237,7 +234,7 @@ def _join_flags(parts: Sequence[pd.Series], index: pd.Index) -> pd.Series:
 
 
 @dataclass(frozen=True)
-class _Price:
+class PriceColumn:
     """One price column [USD/h] and why its unknown values are unknown.
 
     Attributes
@@ -254,50 +251,30 @@ class _Price:
     sentinel: pd.Series
 
 
-def _price(rows: pd.DataFrame, column: str, origin: str, *, sentinel: float | None) -> _Price:
-    raw = _numbers(rows, column, origin)
+def read_price(
+    rows: pd.DataFrame, column: str, origin: str, *, sentinel: float | None
+) -> PriceColumn:
+    """Column ``column`` as a price: NaN for empty, zero and ``sentinel`` cells, with masks."""
+    raw = cell_numbers(rows, column, origin)
     zero = raw == 0.0
     placeholder = raw == sentinel if sentinel is not None else pd.Series(False, index=raw.index)
-    return _Price(raw.mask(zero | placeholder), raw.isna(), zero, placeholder)
+    return PriceColumn(raw.mask(zero | placeholder), raw.isna(), zero, placeholder)
 
 
-def _price_flags(on_demand: _Price, spot: _Price) -> list[pd.Series]:
+def price_column_flags(on_demand: PriceColumn, spot: PriceColumn) -> list[pd.Series]:
+    """Flag columns for empty, zero and sentinel on-demand and spot prices."""
     return [
-        _flag(on_demand.empty, "on_demand_price_missing"),
-        _flag(spot.empty, "spot_price_missing"),
-        _flag(on_demand.zero | spot.zero, "price_zero"),
-        _flag(on_demand.sentinel | spot.sentinel, "price_sentinel"),
+        flag_where(on_demand.empty, "on_demand_price_missing"),
+        flag_where(spot.empty, "spot_price_missing"),
+        flag_where(on_demand.zero | spot.zero, "price_zero"),
+        flag_where(on_demand.sentinel | spot.sentinel, "price_sentinel"),
     ]
-
-
-def _ten_thousandths(price: pd.Series) -> pd.Series:
-    """Price in 1/10000 USD, rounded half up as the catalog does (10.18405 -> 101841).
-
-    The small epsilon absorbs binary noise (10.18405 * 1e4 = 101840.49999...).
-    """
-    floored: pd.Series = np.floor(price * 10_000 + 0.5 + 1e-6)
-    return floored
-
-
-def _judge_spot(on_demand: pd.Series, spot: pd.Series) -> tuple[pd.Series, list[pd.Series]]:
-    """Spot [USD/h] with filled-in values removed, and the flags about spot vs on-demand."""
-    both = on_demand.notna() & spot.notna()
-    filler = both & (_ten_thousandths(spot) == _ten_thousandths(on_demand))
-    market = both & ~filler
-    above = market & (spot > on_demand)
-    floor = market & (_ten_thousandths(spot) == _ten_thousandths(on_demand * 0.1))
-    flags = [
-        _flag(filler, "spot_price_filler"),
-        _flag(above, "spot_above_on_demand"),
-        _flag(floor, "spot_price_floor_10pct"),
-    ]
-    return spot.mask(filler), flags
 
 
 # -- building offers -----------------------------------------------------------------
 
 
-def _offers_frame(
+def offers_frame(
     columns: dict[str, Any], *, source: str, as_of: datetime, origin: str
 ) -> pd.DataFrame:
     """Validated offers from per-row ``columns``; every other canonical column empty."""
@@ -310,7 +287,8 @@ def _offers_frame(
     return validate(frame[OFFERS.column_names], OFFERS, origin=origin)
 
 
-def _blank_to_none(values: pd.Series) -> pd.Series:
+def blank_to_none(values: pd.Series) -> pd.Series:
+    """Empty strings as None (object dtype)."""
     return values.astype(object).where(values != "", None)
 
 
@@ -325,7 +303,8 @@ def _flag_notes(quality_flags: pd.Series) -> list[str]:
     ]
 
 
-def _summary(rows_in: int, offers: pd.DataFrame, skipped: Sequence[str]) -> list[str]:
+def import_summary(rows_in: int, offers: pd.DataFrame, skipped: Sequence[str]) -> list[str]:
+    """The import's notes: rows in and offers out, the skipped rows, one note per flag kind."""
     return [
         f"{rows_in} catalog row(s) read, {len(offers)} offer(s) out",
         *skipped,
@@ -336,7 +315,7 @@ def _summary(rows_in: int, offers: pd.DataFrame, skipped: Sequence[str]) -> list
 # -- reading files -------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_catalog_csv(path: Path) -> pd.DataFrame:
     """A catalog file as text cells; empty cells stay empty strings."""
     text = read_text(path)
     try:
@@ -354,7 +333,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 Parser = Callable[..., tuple[pd.DataFrame, list[str]]]
 
 
-def _read_each(
+def read_each(
     paths: Sequence[Path], as_of: datetime | None, source: str | None, name: str, parse: Parser
 ) -> list[ImportBatch]:
     """One batch per file, all under one source name.
@@ -366,7 +345,9 @@ def _read_each(
     parsed = []
     for path in paths:
         when, as_of_note = resolve_as_of(path, as_of)
-        offers, notes = parse(_read_csv(path), source=source_name, as_of=when, origin=str(path))
+        offers, notes = parse(
+            read_catalog_csv(path), source=source_name, as_of=when, origin=str(path)
+        )
         parsed.append((path, offers, [as_of_note, *notes]))
     keys = pd.concat([offers for _, offers, _ in parsed])[list(OFFERS.key)] if parsed else None
     repeated = int(keys.duplicated().sum()) if keys is not None else 0

@@ -18,26 +18,31 @@ import pandas as pd
 
 from spotadvisor import gpus
 from spotadvisor.errors import UsageError
-from spotadvisor.importers.base import FileFormat, ImportBatch, default_source, resolve_as_of
+from spotadvisor.importers.base import (
+    FileFormat,
+    ImportBatch,
+    default_source,
+    flag_where,
+    judge_spot,
+    resolve_as_of,
+)
 from spotadvisor.importers.skypilot.common import (
     GCP_COLUMNS,
     GCP_PRICE_SENTINEL,
-    _flag,
-    _join_flags,
-    _judge_spot,
-    _numbers,
-    _offers_frame,
-    _Price,
-    _price,
-    _price_flags,
-    _read_csv,
-    _require,
-    _summary,
-    _text,
-    _where,
+    PriceColumn,
+    cell_numbers,
+    cell_text,
+    import_summary,
+    join_flag_columns,
+    offers_frame,
+    price_column_flags,
+    read_catalog_csv,
+    read_price,
+    require_columns,
+    row_location,
     sniff_gcp,
 )
-from spotadvisor.importers.skypilot.gpu_facts import _gpu_columns
+from spotadvisor.importers.skypilot.gpu_facts import gpu_columns
 from spotadvisor.regions import gcp_region_of_zone
 from spotadvisor.schema import OFFERS
 
@@ -82,10 +87,10 @@ def parse_gcp_catalog(
         rows but no accelerator rows at all.
     """
     _check_gcp_rows(rows, origin)
-    instance_type = _text(rows, "InstanceType")
+    instance_type = cell_text(rows, "InstanceType")
     accelerator_rows = rows[instance_type == ""]
     vm_rows = rows[instance_type != ""]
-    machines = _text(vm_rows, "InstanceType")
+    machines = cell_text(vm_rows, "InstanceType")
     accelerator_of = {
         m: found for m in machines.unique() if (found := gpus.gcp_accelerator(m)) is not None
     }
@@ -102,7 +107,7 @@ def parse_gcp_catalog(
     gpu_vms = vm_rows[is_gpu]
     wanted = pd.DataFrame(
         {
-            "zone": _text(gpu_vms, "AvailabilityZone"),
+            "zone": cell_text(gpu_vms, "AvailabilityZone"),
             "name": machines[is_gpu].map({m: f[1] for m, f in accelerator_of.items()}),
             "count": machines[is_gpu].map(
                 {m: float(f[0].count) for m, f in accelerator_of.items()}
@@ -116,7 +121,7 @@ def parse_gcp_catalog(
         wanted.set_index(["zone", "name", "count"]).index
     )
     skipped = _gcp_skip_notes(parts[~used], machines[~is_gpu])
-    return offers, _summary(len(rows), offers, skipped)
+    return offers, import_summary(len(rows), offers, skipped)
 
 
 def _check_gcp_rows(rows: pd.DataFrame, origin: str) -> None:
@@ -124,11 +129,11 @@ def _check_gcp_rows(rows: pd.DataFrame, origin: str) -> None:
 
     ``read_gcp_catalog`` runs this per file before combining, so errors name the file.
     """
-    _require(rows, _GCP_REQUIRED, origin)
+    require_columns(rows, _GCP_REQUIRED, origin)
     for column in ("vCPUs", "MemoryGiB", "AcceleratorCount", "Price", "SpotPrice"):
-        _numbers(rows, column, origin)
-    region = _text(rows, "Region")
-    zone = _text(rows, "AvailabilityZone")
+        cell_numbers(rows, column, origin)
+    region = cell_text(rows, "Region")
+    zone = cell_text(rows, "AvailabilityZone")
     known = {z: gcp_region_of_zone(z) for z in zone.unique() if z}
     malformed = [z for z, r in known.items() if r is None]
     if malformed:
@@ -143,7 +148,7 @@ def _check_gcp_rows(rows: pd.DataFrame, origin: str) -> None:
     if bad.any():
         label = bad[bad].index[0]
         raise UsageError(
-            f"{_where(label)}: Region {region[label]!r} does not match zone {zone[label]!r}",
+            f"{row_location(label)}: Region {region[label]!r} does not match zone {zone[label]!r}",
             file=origin,
             field="Region",
             fix="fix the row's Region or AvailabilityZone; the catalog may be corrupted",
@@ -153,23 +158,23 @@ def _check_gcp_rows(rows: pd.DataFrame, origin: str) -> None:
 def _accelerator_parts(rows: pd.DataFrame, origin: str) -> pd.DataFrame:
     """GPU price parts keyed by zone, accelerator name and GPU count.
 
-    Columns ``acc_*`` hold the prices [USD/h] and the masks of ``_Price``, plus the
+    Columns ``acc_*`` hold the prices [USD/h] and the masks of ``PriceColumn``, plus the
     ``GpuInfo`` text for the memory check.
     """
-    on_demand = _price(rows, "Price", origin, sentinel=GCP_PRICE_SENTINEL)
-    spot = _price(rows, "SpotPrice", origin, sentinel=GCP_PRICE_SENTINEL)
+    on_demand = read_price(rows, "Price", origin, sentinel=GCP_PRICE_SENTINEL)
+    spot = read_price(rows, "SpotPrice", origin, sentinel=GCP_PRICE_SENTINEL)
     parts = pd.DataFrame(
         {
-            "zone": _text(rows, "AvailabilityZone"),
-            "name": _text(rows, "AcceleratorName"),
-            "count": _numbers(rows, "AcceleratorCount", origin),
+            "zone": cell_text(rows, "AvailabilityZone"),
+            "name": cell_text(rows, "AcceleratorName"),
+            "count": cell_numbers(rows, "AcceleratorCount", origin),
             "acc_on_demand": on_demand.value,
             "acc_spot": spot.value,
             "acc_on_demand_empty": on_demand.empty,
             "acc_spot_empty": spot.empty,
             "acc_zero": on_demand.zero | spot.zero,
             "acc_sentinel": on_demand.sentinel | spot.sentinel,
-            "acc_gpu_info": _text(rows, "GpuInfo"),
+            "acc_gpu_info": cell_text(rows, "GpuInfo"),
         }
     )
     # The same file given twice repeats rows exactly: harmless. Different prices for one
@@ -192,50 +197,50 @@ def _compose(
     vms: pd.DataFrame, matched: pd.DataFrame, *, source: str, as_of: datetime, origin: str
 ) -> pd.DataFrame:
     """Offers of GPU VM rows priced as VM part + accelerator part [USD/h]."""
-    on_demand = _price(vms, "Price", origin, sentinel=GCP_PRICE_SENTINEL)
-    spot = _price(vms, "SpotPrice", origin, sentinel=GCP_PRICE_SENTINEL)
+    on_demand = read_price(vms, "Price", origin, sentinel=GCP_PRICE_SENTINEL)
+    spot = read_price(vms, "SpotPrice", origin, sentinel=GCP_PRICE_SENTINEL)
     found = matched["acc_gpu_info"].notna()
     # Sums of two 5-decimal prices: round away the binary noise (0.14679 + 0.56004).
     total_on_demand = (on_demand.value + matched["acc_on_demand"]).round(6)
     total_spot = (spot.value + matched["acc_spot"]).round(6)
-    spot_value, spot_flags = _judge_spot(total_on_demand, total_spot)
-    instance_type = _text(vms, "InstanceType")
-    gpu, gpu_flags = _gpu_columns(
+    spot_value, spot_flags = judge_spot(total_on_demand, total_spot)
+    instance_type = cell_text(vms, "InstanceType")
+    gpu, gpu_flags = gpu_columns(
         "gcp",
         instance_type,
         matched["name"],
         pd.Series(np.nan, index=vms.index),  # the count is the join key, so it agrees
         matched["acc_gpu_info"].fillna(""),
     )
-    vm_flags = _price_flags(on_demand, spot)
-    accelerator_flags = _price_flags(
-        _Price(
+    vm_flags = price_column_flags(on_demand, spot)
+    accelerator_flags = price_column_flags(
+        PriceColumn(
             matched["acc_on_demand"],
             matched["acc_on_demand_empty"].eq(True),  # NaN (no accelerator row) is False
             matched["acc_zero"].eq(True),
             matched["acc_sentinel"].eq(True),
         ),
-        _Price(
+        PriceColumn(
             matched["acc_spot"],
             matched["acc_spot_empty"].eq(True),
             pd.Series(False, index=matched.index),
             pd.Series(False, index=matched.index),
         ),
     )
-    price_flags = [*vm_flags, *accelerator_flags, _flag(~found, "gpu_price_missing")]
+    price_flags = [*vm_flags, *accelerator_flags, flag_where(~found, "gpu_price_missing")]
     columns = {
         "cloud": "gcp",
-        "region": _text(vms, "Region"),
-        "zone": _text(vms, "AvailabilityZone"),
+        "region": cell_text(vms, "Region"),
+        "zone": cell_text(vms, "AvailabilityZone"),
         "instance_type": instance_type,
         **gpu,
-        "vcpus": _numbers(vms, "vCPUs", origin),
-        "memory_gib": _numbers(vms, "MemoryGiB", origin),
+        "vcpus": cell_numbers(vms, "vCPUs", origin),
+        "memory_gib": cell_numbers(vms, "MemoryGiB", origin),
         "price_on_demand_usd_per_hour": total_on_demand,
         "price_spot_usd_per_hour": spot_value,
-        "quality_flags": _join_flags([*price_flags, *spot_flags, gpu_flags], vms.index),
+        "quality_flags": join_flag_columns([*price_flags, *spot_flags, gpu_flags], vms.index),
     }
-    return _offers_frame(columns, source=source, as_of=as_of, origin=origin)
+    return offers_frame(columns, source=source, as_of=as_of, origin=origin)
 
 
 def _gcp_skip_notes(unused: pd.DataFrame, non_gpu_machines: pd.Series) -> list[str]:
@@ -280,7 +285,7 @@ def read_gcp_catalog(
     frames = []
     stamps = []
     for path in paths:
-        frame = _read_csv(path)
+        frame = read_catalog_csv(path)
         _check_gcp_rows(frame, str(path))
         frames.append(frame)
         stamps.append(resolve_as_of(path, as_of))

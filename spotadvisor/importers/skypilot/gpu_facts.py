@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from spotadvisor import gpus
-from spotadvisor.importers.base import join_flags
-from spotadvisor.importers.skypilot.common import _flag, _join_flags
+from spotadvisor.importers.base import flag_where, join_flags
+from spotadvisor.importers.skypilot.common import join_flag_columns
 
 MEMORY_TOLERANCE = 0.10  # relative, between GpuInfo memory and nominal memory
 
@@ -125,7 +125,7 @@ def _unverified_gpu(name: str, count: float | None, mib: float | None) -> _GpuFa
     return _GpuFacts(model, count, memory, tuple(flags))
 
 
-def _gpu_columns(
+def gpu_columns(
     cloud: str,
     instance_types: pd.Series,
     names: pd.Series,
@@ -153,10 +153,10 @@ def _gpu_columns(
         "gpu_count": pd.Series([f.count for f in facts], index=index, dtype=float),
         "gpu_memory_gb": pd.Series([f.memory_gb for f in facts], index=index, dtype=float),
     }
-    flags = _join_flags(
+    flags = join_flag_columns(
         [
             pd.Series([join_flags(*f.flags) for f in facts], index=index, dtype=object),
-            _flag(pd.Series(unreadable, index=index), "gpu_info_unreadable"),
+            flag_where(pd.Series(unreadable, index=index), "gpu_info_unreadable"),
         ],
         index,
     )
