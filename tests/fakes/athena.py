@@ -1,6 +1,6 @@
 """A local Amazon Athena fake: the JSON 1.1 API over an in-memory DuckDB.
 
-``FakeAthena`` is a ``http.server.ThreadingHTTPServer`` on 127.0.0.1 (port chosen by the
+``FakeAthena`` is a ``tests.fakes.base.FakeServer`` (HTTP on 127.0.0.1, port chosen by the
 OS). A boto3 ``athena`` client made with ``endpoint_url=fake.url`` talks to it as to AWS
 (``POST /``, ``X-Amz-Target: AmazonAthena.<Operation>``, ``application/x-amz-json-1.1``):
 
@@ -38,21 +38,18 @@ the ``QueryString`` of every StartQueryExecution, exactly as received.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import socket
-import socketserver
-import sys
 import threading
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
+
+from tests.fakes.base import FakeServer, Reply
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "AmazonAthena."
@@ -126,7 +123,7 @@ class _AthenaError(Exception):
         self.kind, self.message = kind, message
 
 
-class FakeAthena:
+class FakeAthena(FakeServer[LoggedRequest]):
     """A local HTTP server answering Athena query calls from a DuckDB database.
 
     Parameters
@@ -134,71 +131,26 @@ class FakeAthena:
     workgroups
         Workgroups that exist besides ``primary``.
 
-    Use as a context manager, or ``start()`` / ``stop()``; ``url`` is the endpoint.
+    Use as a context manager, or ``start()`` / ``stop()`` (which also closes the DuckDB
+    database); ``url`` is the endpoint.
     """
+
+    methods = frozenset({"POST"})
 
     def __init__(self, *, workgroups: tuple[str, ...] = ()) -> None:
         import duckdb
 
+        super().__init__()
         self.duckdb = duckdb.connect()
         self.duckdb.execute("SET TimeZone = 'UTC'")
         self.workgroups = frozenset({"primary", *workgroups})
         self.running_polls: int | None = 0
-        self.requests: list[LoggedRequest] = []
         self._executions: dict[str, _Execution] = {}
         self._tokens: dict[str, str] = {}
-        self._lock = threading.Lock()
         self._db_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- life cycle
-
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._httpd is not None:
-            return self
-        self._httpd = _Server(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the DuckDB database."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _stopped(self) -> None:
         self.duckdb.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        if self._httpd is None:
-            raise RuntimeError("FakeAthena is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # -- set-up and inspection
 
@@ -233,6 +185,14 @@ class FakeAthena:
 
     # -- request handling (called from handler threads)
 
+    def _respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        status, answer = self._handle(headers.get("X-Amz-Target", ""), body)
+        reply_headers = (
+            ("Content-Type", JSON_CONTENT_TYPE),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+        )
+        return Reply(status, json.dumps(answer).encode(), reply_headers)
+
     def _handle(self, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
         try:
@@ -241,8 +201,7 @@ class FakeAthena:
                 raise ValueError("not an object")
         except ValueError:
             return 400, {"__type": "SerializationException", "Message": "body is not JSON"}
-        with self._lock:
-            self.requests.append(LoggedRequest(operation or target, payload))
+        self._record(LoggedRequest(operation or target, payload))
         handlers = {
             "StartQueryExecution": self._start_query,
             "GetQueryExecution": self._get_execution,
@@ -565,63 +524,6 @@ def _read_token(token: Any, query_id: str) -> int:
     except (ValueError, KeyError, TypeError):
         raise _AthenaError("InvalidRequestException", "The NextToken is not valid.") from None
     return offset
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # seconds an idle keep-alive connection is kept
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out in two writes: without this, delayed ACKs cost ~40 ms
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.fake._lock:
-            self.server.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.fake._lock:
-            self.server.fake._connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the fake's request log instead."""
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, answer = self.server.fake._handle(self.headers.get("X-Amz-Target", ""), body)
-        out = json.dumps(answer).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", JSON_CONTENT_TYPE)
-            self.send_header("Content-Length", str(len(out)))
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            self.end_headers()
-            self.wfile.write(out)
-        except OSError:  # the client gave up
-            self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, fake: FakeAthena) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look the host name up (getfqdn); not needed here.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # a client hung up; nothing to report
-        super().handle_error(request, client_address)
 
 
 __all__ = ["DEFAULT_DATABASE", "FakeAthena", "LoggedRequest"]

@@ -1,6 +1,6 @@
 """A local AWS fake that speaks the real wire formats, with answers built from real samples.
 
-``FakeAws`` is a ``http.server.ThreadingHTTPServer`` on 127.0.0.1 (port chosen by the OS).
+``FakeAws`` is a ``tests.fakes.base.FakeServer`` (HTTP on 127.0.0.1, port chosen by the OS).
 boto3 clients made with ``endpoint_url=fake.url`` talk to it as to AWS:
 
 ``DescribeSpotPriceHistory`` (EC2 query protocol, XML)
@@ -72,24 +72,19 @@ import hashlib
 import json
 import math
 import re
-import socket
-import socketserver
-import sys
-import threading
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from tests.fakes.faults import Fault, FaultTable, injected, send_slowly, truncated
+from tests.fakes.base import Countdown, Delays, FakeServer, PageFaults, Reply
+from tests.fakes.faults import Fault, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 """A fixed 'now' for tests: the newest spot price event is at 11:00 that day."""
@@ -545,13 +540,7 @@ class _ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-@dataclass
-class _Malformed:
-    how: str
-    times: int | None
-
-
-class FakeAws:
+class FakeAws(FakeServer[LoggedRequest]):
     """A local HTTP server answering EC2 and Price List calls from the real samples.
 
     Parameters
@@ -565,86 +554,30 @@ class FakeAws:
     """
 
     def __init__(self, now: datetime, *, data_dir: Path) -> None:
+        super().__init__()
         self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
         self.data = load_dataset(data_dir)
         self._anchor_ms = math.floor((self.now - NEWEST_EVENT_AGE).timestamp() * 1000)
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._latency_s = 0.0
+        self._latency = Delays()  # "*" only: every request
         self._deny = False
         self._omit_zone_ids = False
         self._deny_zones = False
-        self._throttles: dict[str, int] = {}
-        self._hangs: dict[str, float] = {}
-        self._malformed: dict[tuple[str, int], _Malformed] = {}
-        self.faults = FaultTable()
+        self._throttles = Countdown()
+        self._hangs = Delays()  # by region
+        self._malformed: PageFaults[str] = PageFaults()  # how: "truncate" or "item"
         self.ce_page_periods = 1
         self._history_cache: dict[tuple[str, str], tuple[SpotEvent, ...]] = {}
-        self._connections: set[socket.socket] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.requests: list[LoggedRequest] = []
-
-    # -- life cycle
-
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        self._httpd = _Server(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; requests still sleeping (latency, hang) are cut short."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        if self._httpd is None:
-            raise RuntimeError("FakeAws is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # -- faults
 
     @property
     def latency_s(self) -> float:
         """Seconds slept before every response."""
-        with self._lock:
-            return self._latency_s
+        return self._latency.get("*")
 
     @latency_s.setter
     def latency_s(self, seconds: float) -> None:
-        with self._lock:
-            self._latency_s = max(0.0, float(seconds))
+        self._latency.set("*", seconds)
 
     @property
     def deny_placement_scores(self) -> bool:
@@ -686,19 +619,14 @@ class FakeAws:
         EC2: HTTP 503 ``RequestLimitExceeded``; Price List: HTTP 400
         ``ThrottlingException``; Spot Advisor file: HTTP 503 S3 ``SlowDown``.
         """
-        with self._lock:
-            self._throttles[_action_name(action)] = max(0, int(times))
+        self._throttles.set(_action_name(action), times)
 
     def hang(self, region: str, seconds: float) -> None:
         """Requests signed for ``region`` ("*" = every request) sleep ``seconds`` first.
 
         ``seconds <= 0`` stops the hang. Use with a short client ``read_timeout``.
         """
-        with self._lock:
-            if seconds > 0:
-                self._hangs[region] = float(seconds)
-            else:
-                self._hangs.pop(region, None)
+        self._hangs.set(region, seconds)
 
     def malformed(
         self, action: str, page: int = 1, *, how: str = "truncate", times: int | None = None
@@ -714,8 +642,7 @@ class FakeAws:
         """
         if how not in ("truncate", "item"):
             raise ValueError(f"how must be 'truncate' or 'item', not {how!r}")
-        with self._lock:
-            self._malformed[(_action_name(action), int(page))] = _Malformed(how, times)
+        self._malformed.set(_action_name(action), page, how, times)
 
     def inject(
         self,
@@ -739,7 +666,7 @@ class FakeAws:
         """
         if target != "*":
             target = _action_name(target)
-        spec = injected(
+        spec = self._injected(
             fault,
             target,
             page=page,
@@ -750,7 +677,7 @@ class FakeAws:
             at_page=at_page,
             back_to=back_to,
             fresh=fresh,
-            **({"limit": limit} if limit is not None else {}),
+            limit=limit,
         )
         if spec.fault is Fault.THROTTLE:
             self.throttle(target, 1 if times is None else times)
@@ -762,14 +689,11 @@ class FakeAws:
     def clear_faults(self) -> None:
         """No latency, throttling, hangs, broken pages or denial any more."""
         with self._lock:
-            self._latency_s = 0.0
             self._deny = False
             self._omit_zone_ids = False
             self._deny_zones = False
-            self._throttles.clear()
-            self._hangs.clear()
-            self._malformed.clear()
-        self.faults.clear()
+        for table in (self._latency, self._throttles, self._hangs, self._malformed, self.faults):
+            table.clear()
 
     # -- helpers for tests
 
@@ -782,6 +706,15 @@ class FakeAws:
         return datetime.fromtimestamp((self._anchor_ms + event.offset_ms) / 1000, tz=UTC)
 
     # -- request handling (called from handler threads)
+
+    def _respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply | None:
+        reply = self._handle(method, target, headers, body)
+        if reply is None:
+            return None
+        fields = (("Content-Type", reply.content_type), ("x-amzn-RequestId", reply.request_id))
+        return Reply(reply.status, reply.body, fields, reply.trickle)
 
     def _handle(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
@@ -806,20 +739,17 @@ class FakeAws:
             action, protocol = params.pop("Action", ""), "ec2"
         self._log(action, region, params)
 
-        with self._lock:
-            hang = self._hangs.get(region or "", self._hangs.get("*", 0.0))
-            latency = self._latency_s
+        hang = self._hangs.get(region or "")
+        latency = self._latency.get("*")
         injected_hang = self.faults.take(Fault.HANG, action, region=region)
         if injected_hang is not None:
             hang = max(hang, injected_hang.seconds)
-        if hang and self._stopping.wait(hang):
-            return None
-        if latency and self._stopping.wait(latency):
+        if self._wait(hang) or self._wait(latency):
             return None
         status = self.faults.first_status(action, region=region)
         if status is not None:
             return _error(protocol, _http_fault(protocol, status), request_id)
-        if self._take_throttle(action) or self.faults.take(Fault.THROTTLE, action, region=region):
+        if self._throttles.take(action) or self.faults.take(Fault.THROTTLE, action, region=region):
             return _throttled(protocol, request_id)
         try:
             body_out, page, content_type = self._dispatch(
@@ -832,13 +762,12 @@ class FakeAws:
             return _error(protocol, _ApiError(500, "InternalError", repr(exc)), request_id)
         if self.faults.take(Fault.EMPTY, action, page=page, region=region):
             body_out = self._empty_answer(action, params, request_id)
-        broken = self._take_malformed(action, page)
+        broken = self._malformed.take(action, page)
         if broken == "truncate" or self.faults.take(
             Fault.TRUNCATE, action, page=page, region=region
         ):
             body_out = truncated(body_out)
-        slow = self.faults.take(Fault.TRICKLE, action, page=page, region=region)
-        trickle = (slow.chunk_bytes, slow.seconds) if slow is not None else None
+        trickle = self._trickle(action, page=page, region=region)
         return _Reply(200, body_out, content_type, request_id, trickle)
 
     def _empty_answer(self, action: str, params: dict[str, Any], request_id: str) -> bytes:
@@ -910,32 +839,10 @@ class FakeAws:
         return _ec2_xml(action, inner, request_id), page, "text/xml;charset=UTF-8"
 
     def _log(self, action: str, region: str | None, params: dict[str, Any]) -> None:
-        with self._lock:
-            self.requests.append(LoggedRequest(action, region, params))
-
-    def _take_throttle(self, action: str) -> bool:
-        with self._lock:
-            left = self._throttles.get(action, 0)
-            if left <= 0:
-                return False
-            self._throttles[action] = left - 1
-            return True
-
-    def _take_malformed(self, action: str, page: int) -> str | None:
-        with self._lock:
-            fault = self._malformed.get((action, page))
-            if fault is None:
-                return None
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    del self._malformed[(action, page)]
-            return fault.how
+        self._record(LoggedRequest(action, region, params))
 
     def _item_broken(self, action: str, page: int) -> bool:
-        with self._lock:
-            fault = self._malformed.get((action, page))
-            return fault is not None and fault.how == "item"
+        return self._malformed.peek(action, page) == "item"
 
     # -- DescribeAvailabilityZones
 
@@ -1217,71 +1124,6 @@ class FakeAws:
 
 
 # --- protocol helpers -------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # seconds an idle keep-alive connection is kept
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.fake._lock:
-            self.server.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.fake._lock:
-            self.server.fake._connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the fake's request log instead."""
-
-    def do_GET(self) -> None:
-        self._answer(self.server.fake._handle("GET", self.path, self.headers, b""))
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self._answer(self.server.fake._handle("POST", self.path, self.headers, body))
-
-    def _answer(self, reply: _Reply | None) -> None:
-        if reply is None:  # the fake is stopping
-            self.close_connection = True
-            return
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("x-amzn-RequestId", reply.request_id)
-            self.end_headers()
-            if reply.trickle is None:
-                self.wfile.write(reply.body)
-            else:
-                chunk, pause = reply.trickle
-                send_slowly(self.wfile, reply.body, chunk, pause, self.server.fake._stopping)
-        except OSError:  # the client gave up (e.g. its read timeout fired)
-            self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, fake: FakeAws) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look the host name up (getfqdn); not needed here.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # a client hung up; nothing to report
-        super().handle_error(request, client_address)
 
 
 def _action_name(action: str) -> str:

@@ -1,6 +1,6 @@
 """A local Azure fake speaking the real wire formats: Retail Prices, Resource Graph, Consumption.
 
-``FakeAzure`` is a ``http.server.ThreadingHTTPServer`` on 127.0.0.1 (port chosen by the
+``FakeAzure`` is a ``tests.fakes.base.FakeServer`` (HTTP on 127.0.0.1, port chosen by the
 OS). ``get_retail_prices`` reaches it at ``fake.url + "/api/retail/prices"``; the Azure
 SDK clients reach it with ``base_url=fake.url`` and a ``FakeCredential``.
 
@@ -68,15 +68,11 @@ resets them all. ``requests`` logs every request (``LoggedRequest``).
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
 import hashlib
 import json
 import math
 import re
-import socket
-import socketserver
-import sys
 import threading
 import time
 import uuid
@@ -84,13 +80,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote, urlsplit
 
-from tests.fakes.faults import Fault, FaultTable, injected, send_slowly, truncated
+from tests.fakes.base import Countdown, Delays, FakeServer, PageFaults, Reply
+from tests.fakes.faults import Fault, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 """A fixed 'now' for tests."""
@@ -652,14 +647,6 @@ class LoggedRequest(NamedTuple):
     authorized: bool
 
 
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
-    trickle: tuple[int, float] | None = None  # (bytes per write, pause [s])
-
-
 @dataclass
 class _Hang:
     seconds: float
@@ -686,7 +673,7 @@ class FakeCredential:
         return AccessToken(self.token, int(time.time()) + 3600)
 
 
-class FakeAzure:
+class FakeAzure(FakeServer[LoggedRequest]):
     """A local HTTP server answering Retail Prices, Resource Graph and Consumption calls.
 
     Parameters
@@ -710,6 +697,7 @@ class FakeAzure:
         graph_page_size: int = GRAPH_PAGE_SIZE,
         usage_page_size: int = USAGE_PAGE_SIZE,
     ) -> None:
+        super().__init__()
         self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
         self.data = _load(Path(data_dir).resolve(), self.now.date().isoformat())
         self.token = TOKEN
@@ -718,65 +706,10 @@ class FakeAzure:
             "resource-graph": graph_page_size,
             "consumption": usage_page_size,
         }
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._latency_s = 0.0
-        self._throttles: dict[str, int] = {}
+        self._latency = Delays()  # "*" only: every request
+        self._throttles = Countdown()
         self._hangs: dict[str, _Hang] = {}
-        self._malformed: dict[tuple[str, int], int | None] = {}
-        self.faults = FaultTable()
-        self._connections: set[socket.socket] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._log: list[LoggedRequest] = []
-
-    # -- life cycle
-
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        self._httpd = _Server(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; requests still sleeping (latency, hang) are cut short."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>`` (the management endpoint)."""
-        if self._httpd is None:
-            raise RuntimeError("FakeAzure is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._malformed: PageFaults[bool] = PageFaults()
 
     @property
     def retail_url(self) -> str:
@@ -787,25 +720,22 @@ class FakeAzure:
     def requests(self) -> list[LoggedRequest]:
         """A copy of the request log."""
         with self._lock:
-            return list(self._log)
+            return list(self._request_log)
 
     # -- faults
 
     @property
     def latency_s(self) -> float:
         """Seconds slept before every response."""
-        with self._lock:
-            return self._latency_s
+        return self._latency.get("*")
 
     @latency_s.setter
     def latency_s(self, seconds: float) -> None:
-        with self._lock:
-            self._latency_s = max(0.0, float(seconds))
+        self._latency.set("*", seconds)
 
     def throttle(self, api: str, times: int = 1) -> None:
         """The next ``times`` requests of ``api`` get HTTP 429 with ``Retry-After: 0``."""
-        with self._lock:
-            self._throttles[_api(api)] = max(0, int(times))
+        self._throttles.set(_api(api), times)
 
     def hang(
         self,
@@ -832,8 +762,7 @@ class FakeAzure:
 
         ``times`` limits how often (None: every time).
         """
-        with self._lock:
-            self._malformed[(_api(api), int(page))] = times
+        self._malformed.set(_api(api), page, True, times)
 
     def inject(
         self,
@@ -857,7 +786,7 @@ class FakeAzure:
         """
         if target != "*":
             target = _api(target)
-        spec = injected(
+        spec = self._injected(
             fault,
             target,
             page=page,
@@ -868,7 +797,7 @@ class FakeAzure:
             at_page=at_page,
             back_to=back_to,
             fresh=fresh,
-            **({"limit": limit} if limit is not None else {}),
+            limit=limit,
         )
         if spec.fault is Fault.THROTTLE:
             self.throttle(target, 1 if times is None else times)
@@ -882,17 +811,28 @@ class FakeAzure:
     def clear_faults(self) -> None:
         """No latency, throttling, hangs or broken pages any more."""
         with self._lock:
-            self._latency_s = 0.0
-            self._throttles.clear()
             self._hangs.clear()
-            self._malformed.clear()
-        self.faults.clear()
+        for table in (self._latency, self._throttles, self._malformed, self.faults):
+            table.clear()
 
     # -- request handling (called from handler threads)
 
+    def _respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply | None:
+        reply = self._handle(method, target, headers, body)
+        if reply is None:
+            return None
+        fields = (
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("x-ms-request-id", str(uuid.uuid4())),
+            *reply.headers,
+        )
+        return Reply(reply.status, reply.body, fields, reply.trickle)
+
     def _handle(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
-    ) -> _Reply | None:
+    ) -> Reply | None:
         parts = urlsplit(target)
         path = parts.path
         params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -902,12 +842,8 @@ class FakeAzure:
             document = json.loads(body) if body else None
         except ValueError:
             document = None
-        with self._lock:
-            self._log.append(
-                LoggedRequest(api or "unknown", method, path, params, document, authorized)
-            )
-            latency = self._latency_s
-        if latency and self._stopping.wait(latency):
+        self._record(LoggedRequest(api or "unknown", method, path, params, document, authorized))
+        if self._wait(self._latency.get("*")):
             return None
         if api is None:
             return _arm_error(404, "NotFound", f"No route for {method} {path}")
@@ -920,13 +856,13 @@ class FakeAzure:
             )
         if status is not None:
             return _arm_error(status, "InternalServerError", "Encountered internal server error.")
-        if self._take_throttle(api):
+        if self._throttles.take(api):
             return _arm_error(
                 429, "TooManyRequests", "Rate limit exceeded; retry later", retry_after=True
             )
         region = _request_region(api, params, document)
         hang = self._take_hang(api, region)
-        if hang and self._stopping.wait(hang):
+        if self._wait(hang):
             return None
         if api != "retail-prices" and not authorized:
             return _arm_error(
@@ -942,24 +878,15 @@ class FakeAzure:
         except _BadRequest as exc:
             if api == "retail-prices":
                 body_out = json.dumps({"Error": {"Code": exc.code, "Message": exc.message}})
-                return _Reply(400, body_out.encode())
+                return Reply(400, body_out.encode())
             return _arm_error(400, exc.code, exc.message)
         if self.faults.take(Fault.EMPTY, api, page=page):
             payload = _emptied(payload)
         encoded = json.dumps(payload).encode()
-        if self._take_malformed(api, page) or self.faults.take(Fault.TRUNCATE, api, page=page):
+        if self._malformed.take(api, page) or self.faults.take(Fault.TRUNCATE, api, page=page):
             encoded = truncated(encoded)
-        slow = self.faults.take(Fault.TRICKLE, api, page=page)
-        trickle = (slow.chunk_bytes, slow.seconds) if slow is not None else None
-        return _Reply(200, encoded, trickle=trickle)
-
-    def _take_throttle(self, api: str) -> bool:
-        with self._lock:
-            left = self._throttles.get(api, 0)
-            if left > 0:
-                self._throttles[api] = left - 1
-                return True
-            return False
+        trickle = self._trickle(api, page=page)
+        return Reply(200, encoded, trickle=trickle)
 
     def _take_hang(self, api: str, region: str | None) -> float:
         with self._lock:
@@ -973,18 +900,6 @@ class FakeAzure:
                     return 0.0
                 hang.times -= 1
             return hang.seconds
-
-    def _take_malformed(self, api: str, page: int) -> bool:
-        with self._lock:
-            key = (api, page)
-            if key not in self._malformed:
-                return False
-            left = self._malformed[key]
-            if left is not None:
-                if left <= 0:
-                    return False
-                self._malformed[key] = left - 1
-            return True
 
     # -- the APIs
 
@@ -1162,74 +1077,7 @@ def _read_token(token: Any) -> int:
         raise _BadRequest("BadRequest", "The $skipToken is not valid") from None
 
 
-def _arm_error(status: int, code: str, message: str, *, retry_after: bool = False) -> _Reply:
+def _arm_error(status: int, code: str, message: str, *, retry_after: bool = False) -> Reply:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     headers = (("Retry-After", "0"),) if retry_after else ()
-    return _Reply(status, body, headers)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # seconds an idle keep-alive connection is kept
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.fake._lock:
-            self.server.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.fake._lock:
-            self.server.fake._connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the fake's request log instead."""
-
-    def do_GET(self) -> None:
-        self._answer(self.server.fake._handle("GET", self.path, self.headers, b""))
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self._answer(self.server.fake._handle("POST", self.path, self.headers, body))
-
-    def _answer(self, reply: _Reply | None) -> None:
-        if reply is None:  # the fake is stopping
-            self.close_connection = True
-            return
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("x-ms-request-id", str(uuid.uuid4()))
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            if reply.trickle is None:
-                self.wfile.write(reply.body)
-            else:
-                chunk, pause = reply.trickle
-                send_slowly(self.wfile, reply.body, chunk, pause, self.server.fake._stopping)
-        except OSError:  # the client gave up (e.g. its read timeout fired)
-            self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, fake: FakeAzure) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look the host name up (getfqdn); not needed here.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # a client hung up; nothing to report
-        super().handle_error(request, client_address)
+    return Reply(status, body, headers)

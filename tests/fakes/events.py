@@ -16,55 +16,29 @@ from __future__ import annotations
 
 import json
 import re
-import threading
+from collections.abc import Mapping
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
+
+from tests.fakes.base import FakeServer, Reply
 
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-class _Server:
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        owner = self
+class _Server(FakeServer[dict[str, Any]]):
+    """A JSON API on ``tests.fakes.base.FakeServer``: ``route`` answers (status, document)."""
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+    def _respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        status, doc = self.route(method, target, headers, body)
+        content_type = ("Content-Type", "application/json; charset=utf-8")
+        return Reply(status, json.dumps(doc).encode(), (content_type,))
 
-            def do_GET(self) -> None:
-                owner._answer(self, "GET", b"")
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                owner._answer(self, "POST", body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Any:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _answer(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> None:
-        status, doc = self.route(handler, method, body)
-        data = json.dumps(doc).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def route(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> tuple[int, Any]:
+    def route(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Any]:
         raise NotImplementedError
 
 
@@ -76,11 +50,13 @@ class FakeCloudLogging(_Server):
         self.entries = entries
         self.page_size_max = page_size_max
 
-    def route(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> tuple[int, Any]:
-        if method != "POST" or urlparse(handler.path).path != "/v2/entries:list":
+    def route(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        if method != "POST" or urlparse(target).path != "/v2/entries:list":
             return 404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}}
         request = json.loads(body or b"{}")
-        self.requests.append(request)
+        self._record(request)
         flt = request.get("filter", "")
         method_name = re.search(r'protoPayload\.methodName="([^"]+)"', flt)
         lo = re.search(r'timestamp>="([^"]+)"', flt)
@@ -118,17 +94,19 @@ class FakeActivityLog(_Server):
         self.token = token
         self.page_size = page_size
 
-    def route(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> tuple[int, Any]:
-        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+    def route(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"error": {"code": "AuthenticationFailed", "message": "no token"}}
-        parts = urlparse(handler.path)
+        parts = urlparse(target)
         match = self.PATH.match(parts.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if method != "GET" or not match:
             return 404, {"error": {"code": "NotFound", "message": parts.path}}
         if query.get("api-version") != "2015-04-01":
             return 400, {"error": {"code": "InvalidApiVersion", "message": "use 2015-04-01"}}
-        self.requests.append(query)
+        self._record(query)
         flt = query.get("$filter", "")
         lo = re.search(r"eventTimestamp ge '([^']+)'", flt)
         hi = re.search(r"eventTimestamp le '([^']+)'", flt)

@@ -1,6 +1,6 @@
 """A local GCP fake: the Cloud Billing Catalog REST API and BigQuery ``jobs.query``.
 
-``FakeGcp`` is a ``http.server.ThreadingHTTPServer`` on 127.0.0.1 (port chosen by the
+``FakeGcp`` is a ``tests.fakes.base.FakeServer`` (HTTP on 127.0.0.1, port chosen by the
 OS). ``CloudCatalogClient(transport="rest", client_options=ClientOptions(api_endpoint=
 fake.url))`` and ``bigquery.Client(client_options={"api_endpoint": fake.url})``, both
 with ``AnonymousCredentials``, talk to it as to Google.
@@ -95,14 +95,10 @@ default to page 1, hit the SKUs). ``clear_faults()`` ends them all. ``requests``
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import math
 import re
-import socket
-import socketserver
-import sys
 import threading
 import traceback
 import uuid
@@ -110,13 +106,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.faults import Fault, FaultTable, injected, send_slowly, truncated
+from tests.fakes.base import Countdown, Delays, FakeServer, PageFaults, Reply
+from tests.fakes.faults import Fault, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 BILLING_MONTH = "2025-06"  # the month before DEFAULT_NOW: the default billing month
@@ -958,11 +953,6 @@ class _ApiError(Exception):
 
 
 @dataclass
-class _Malformed:
-    times: int | None
-
-
-@dataclass
 class _Result:
     """A finished query's rows, kept for getQueryResults pages."""
 
@@ -975,7 +965,7 @@ class _Result:
 APIS = ("catalog", "bigquery")
 
 
-class FakeGcp:
+class FakeGcp(FakeServer[LoggedRequest]):
     """A local HTTP server answering Cloud Billing Catalog and BigQuery calls.
 
     Parameters
@@ -995,6 +985,7 @@ class FakeGcp:
     ) -> None:
         import duckdb
 
+        super().__init__()
         self.now = now
         self.fit = fit_catalog(data_dir)
         self.skus = build_skus(self.fit)
@@ -1005,96 +996,36 @@ class FakeGcp:
         self._db.execute("SET TimeZone = 'UTC'")
         for name, detailed in ((STANDARD_TABLE, False), (DETAILED_TABLE, True)):
             load_billing_table(self._db, name, self.billing, detailed=detailed)
-        self._lock = threading.Lock()
         self._db_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._latency: dict[str, float] = {}
-        self._throttles: dict[str, int] = {}
-        self._hangs: dict[str, float] = {}
-        self._malformed: dict[tuple[str, int], _Malformed] = {}
-        self.faults = FaultTable()
+        self._latency = Delays()  # by API, "*": both
+        self._throttles = Countdown()
+        self._hangs = Delays()
+        self._malformed: PageFaults[bool] = PageFaults()
         self._results: dict[str, _Result] = {}
-        self._connections: set[socket.socket] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.requests: list[LoggedRequest] = []
 
-    # -- life cycle
-
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        self._httpd = _Server(self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; requests still sleeping (latency, hang) are cut short."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _stopped(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        if self._httpd is None:
-            raise RuntimeError("FakeGcp is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # -- faults
 
     def latency(self, api: str, seconds: float) -> None:
         """Requests to ``api`` ("*" = both) sleep ``seconds`` before answering."""
-        with self._lock:
-            self._latency[_api(api)] = max(0.0, float(seconds))
+        self._latency.set(_api(api), seconds, keep_zero=True)
 
     def throttle(self, api: str, times: int = 1) -> None:
         """The next ``times`` requests to ``api`` get HTTP 429 RESOURCE_EXHAUSTED."""
-        with self._lock:
-            self._throttles[_api(api)] = max(0, int(times))
+        self._throttles.set(_api(api), times)
 
     def hang(self, api: str, seconds: float) -> None:
         """Requests to ``api`` ("*" = both) sleep ``seconds`` first; ``<= 0`` ends it."""
-        with self._lock:
-            if seconds > 0:
-                self._hangs[_api(api)] = float(seconds)
-            else:
-                self._hangs.pop(_api(api), None)
+        self._hangs.set(_api(api), seconds)
 
     def malformed(self, api: str, page: int = 1, *, times: int | None = None) -> None:
         """Page ``page`` (1-based) of ``api``'s listing comes back cut in half (HTTP 200).
 
         Catalog: the SKU pages; BigQuery: the query answer (1) and result pages (2...).
         """
-        with self._lock:
-            self._malformed[(_api(api), int(page))] = _Malformed(times)
+        self._malformed.set(_api(api), page, True, times)
 
     def inject(
         self,
@@ -1112,7 +1043,7 @@ class FakeGcp:
     ) -> None:
         """Inject one fault of the shared vocabulary (``tests.fakes.faults``) into
         ``target`` ("catalog", "bigquery" or "*")."""
-        spec = injected(
+        spec = self._injected(
             fault,
             _api(target),
             page=page,
@@ -1122,20 +1053,25 @@ class FakeGcp:
             at_page=at_page,
             back_to=back_to,
             fresh=fresh,
-            **({"limit": limit} if limit is not None else {}),
+            limit=limit,
         )
         self.faults.add(spec)
 
     def clear_faults(self) -> None:
         """No latency, throttling, hangs or broken pages any more."""
-        with self._lock:
-            self._latency.clear()
-            self._throttles.clear()
-            self._hangs.clear()
-            self._malformed.clear()
-        self.faults.clear()
+        for table in (self._latency, self._throttles, self._hangs, self._malformed, self.faults):
+            table.clear()
 
     # -- request handling (called from handler threads)
+
+    def _respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply | None:
+        reply = self._handle(method, target, body)
+        if reply is None:
+            return None
+        content_type = ("Content-Type", "application/json; charset=UTF-8")
+        return Reply(reply.status, reply.body, (content_type,), reply.trickle)
 
     def _handle(self, method: str, target: str, body: bytes) -> _Reply | None:
         parts = urlsplit(target)
@@ -1146,16 +1082,13 @@ class FakeGcp:
             payload = json.loads(body) if body else None
         except ValueError:
             payload = {"raw": body.decode("utf-8", "replace")}
-        with self._lock:
-            self.requests.append(LoggedRequest(api, method, path, params, payload))
-            hang = self._hangs.get(api, self._hangs.get("*", 0.0))
-            latency = self._latency.get(api, self._latency.get("*", 0.0))
+        self._record(LoggedRequest(api, method, path, params, payload))
+        hang = self._hangs.get(api)
+        latency = self._latency.get(api)
         injected_hang = self.faults.take(Fault.HANG, api)
         if injected_hang is not None:
             hang = max(hang, injected_hang.seconds)
-        if hang and self._stopping.wait(hang):
-            return None
-        if latency and self._stopping.wait(latency):
+        if self._wait(hang) or self._wait(latency):
             return None
         status = self.faults.first_status(api)
         if status == 403:
@@ -1171,7 +1104,7 @@ class FakeGcp:
             return _error(
                 _ApiError(status, "INTERNAL", "Internal error encountered.", "backendError")
             )
-        if self._take_throttle(api) or self.faults.take(Fault.THROTTLE, api):
+        if self._throttles.take(api, "*") or self.faults.take(Fault.THROTTLE, api):
             return _error(
                 _ApiError(
                     429,
@@ -1196,11 +1129,10 @@ class FakeGcp:
             answer = _emptied(answer)
         out = json.dumps(answer).encode()
         if page and (
-            self._take_malformed(api, page) or self.faults.take(Fault.TRUNCATE, api, page=page)
+            self._malformed.take(api, page) or self.faults.take(Fault.TRUNCATE, api, page=page)
         ):
             out = truncated(out)
-        slow = self.faults.take(Fault.TRICKLE, api, page=page or None)
-        return _Reply(200, out, (slow.chunk_bytes, slow.seconds) if slow is not None else None)
+        return _Reply(200, out, self._trickle(api, page=page or None))
 
     def _next_token(
         self, api: str, page: int, offset: int, size: int, fingerprint: str, more: bool
@@ -1211,26 +1143,6 @@ class FakeGcp:
         if cycle is not None:
             return _make_token((cycle.page - 1) * size, cycle.page, fingerprint, cycle.serial)
         return _make_token(offset + size, page + 1, fingerprint) if more else ""
-
-    def _take_throttle(self, api: str) -> bool:
-        with self._lock:
-            for key in (api, "*"):
-                left = self._throttles.get(key, 0)
-                if left > 0:
-                    self._throttles[key] = left - 1
-                    return True
-            return False
-
-    def _take_malformed(self, api: str, page: int) -> bool:
-        with self._lock:
-            fault = self._malformed.get((api, page))
-            if fault is None:
-                return False
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    del self._malformed[(api, page)]
-            return True
 
     # -- catalog
 
@@ -1563,73 +1475,6 @@ def _error(err: _ApiError) -> _Reply:
         }
     }
     return _Reply(err.status, json.dumps(body).encode())
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # seconds an idle keep-alive connection is kept
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out in two writes: without this, delayed ACKs cost ~40 ms
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.fake._lock:
-            self.server.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.fake._lock:
-            self.server.fake._connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the fake's request log instead."""
-
-    def do_GET(self) -> None:
-        self._answer(self.server.fake._handle("GET", self.path, b""))
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self._answer(self.server.fake._handle("POST", self.path, body))
-
-    def _answer(self, reply: _Reply | None) -> None:
-        if reply is None:  # the fake is stopping
-            self.close_connection = True
-            return
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            if reply.trickle is None:
-                self.wfile.write(reply.body)
-            else:
-                chunk, pause = reply.trickle
-                send_slowly(self.wfile, reply.body, chunk, pause, self.server.fake._stopping)
-        except OSError:  # the client gave up (e.g. its read timeout fired)
-            self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, fake: FakeGcp) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look the host name up (getfqdn); not needed here.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # a client hung up; nothing to report
-        super().handle_error(request, client_address)
 
 
 __all__ = [

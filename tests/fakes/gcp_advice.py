@@ -1,7 +1,7 @@
 """A local fake of Compute Engine's ``advice`` API: ``capacityHistory`` and ``capacity``.
 
-``FakeGcpAdvice`` is a ``http.server.ThreadingHTTPServer`` on 127.0.0.1 (port chosen by
-the OS), started like ``tests.fakes.gcp.FakeGcp``. ``compute_v1.AdviceClient(transport=
+``FakeGcpAdvice`` is a ``tests.fakes.base.FakeServer`` (HTTP on 127.0.0.1, port chosen
+by the OS). ``compute_v1.AdviceClient(transport=
 "rest", client_options=ClientOptions(api_endpoint=fake.url))`` with
 ``AnonymousCredentials`` talks to it as to Google:
 
@@ -34,19 +34,13 @@ exists); ``daily`` builds records on Pacific-midnight boundaries as GCP publishe
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import socketserver
-import sys
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
+from tests.fakes.base import FakeServer, Reply
 from tests.fakes.gcp import PROJECT_ID
 
 _PATH = re.compile(
@@ -95,7 +89,7 @@ class _Reject(Exception):
         )
 
 
-class FakeGcpAdvice:
+class FakeGcpAdvice(FakeServer[LoggedRequest]):
     """A local HTTP server answering ``advice.capacityHistory`` and ``advice.capacity``.
 
     Attributes
@@ -110,55 +104,12 @@ class FakeGcpAdvice:
     """
 
     def __init__(self, project: str = PROJECT_ID) -> None:
+        super().__init__()
         self.project = project
         self.history: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.capacity: dict[tuple[str, str], dict[str, Any]] = {}
         self.denied: set[str] = set()
-        self.requests: list[LoggedRequest] = []
         self.problems: list[str] = []
-        self._lock = threading.Lock()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- life cycle
-
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._httpd is None:
-            self._httpd = _Server(self)
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        if self._httpd is None:
-            raise RuntimeError("FakeGcpAdvice is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def bodies(self, method: str) -> list[dict[str, Any]]:
         """The JSON bodies of every ``capacityHistory`` or ``capacity`` request."""
@@ -167,13 +118,17 @@ class FakeGcpAdvice:
 
     # -- request handling (called from handler threads)
 
+    def _respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        status, document = self._handle(method, target, body)
+        content_type = ("Content-Type", "application/json; charset=UTF-8")
+        return Reply(status, json.dumps(document).encode(), (content_type,))
+
     def _handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         try:
             payload = json.loads(body) if body else None
         except ValueError:
             payload = {"raw": body.decode("utf-8", "replace")}
-        with self._lock:
-            self.requests.append(LoggedRequest(method, path, payload))
+        self._record(LoggedRequest(method, path, payload))
         try:
             match = _PATH.match(path.split("?", 1)[0])
             if method != "POST" or match is None:
@@ -270,58 +225,6 @@ class FakeGcpAdvice:
             "provisioningModel": "SPOT",
         }
         return {"recommendations": [{"scores": dict(scores), "shards": [shard]}]}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # seconds an idle keep-alive connection is kept
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the fake's request log instead."""
-
-    def do_GET(self) -> None:
-        self._answer(*self.server.fake._handle("GET", self.path, b""))
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self._answer(*self.server.fake._handle("POST", self.path, body))
-
-    def _answer(self, status: int, document: dict[str, Any]) -> None:
-        out = json.dumps(document).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-        except OSError:  # the client gave up
-            self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, fake: FakeGcpAdvice) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look the host name up (getfqdn); not needed here.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # a client hung up; nothing to report
-        super().handle_error(request, client_address)
 
 
 __all__ = ["FakeGcpAdvice", "LoggedRequest", "daily", "record"]

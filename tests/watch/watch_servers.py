@@ -7,12 +7,12 @@ every S seconds (status line and headers included, or from byte ``trickle_from``
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import NamedTuple, Self
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler
+from typing import NamedTuple
+
+from tests.fakes.base import FakeServer, Reply
 
 # (status, headers, body) for (method, path, headers); None: close without answering
 Route = Callable[[str, str, dict[str, str]], tuple[int, dict[str, str], bytes] | None]
@@ -25,8 +25,11 @@ class Received(NamedTuple):
     body: bytes
 
 
-class LocalServer:
-    """A ThreadingHTTPServer on 127.0.0.1 that answers with ``route`` and logs requests."""
+class LocalServer(FakeServer[Received]):
+    """A ``tests.fakes.base.FakeServer`` that answers with ``route`` and logs requests
+    in ``received``; ``answered`` counts the answers written in full."""
+
+    methods = frozenset({"GET", "POST", "PUT"})
 
     def __init__(
         self,
@@ -36,88 +39,68 @@ class LocalServer:
         trickle_from: int = 0,
         hang: bool = False,
     ) -> None:
+        super().__init__()
         self.route = route
-        self.received: list[Received] = []
-        self.stopping = threading.Event()
+        self.trickle = trickle
+        self.trickle_from = trickle_from
+        self.hang = hang
         self.answered = 0  # answers written in full
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = dict(self.headers.items())
-                outer.received.append(Received(self.command, self.path, headers, body))
-                if hang:
-                    outer.stopping.wait()
-                    self.close_connection = True
-                    return
-                answer = outer.route(self.command, self.path, headers)
-                if answer is None:
-                    self.close_connection = True
-                    return
-                status, extra, content = answer
-                if trickle is None:
-                    self.send_response(status)
-                    for name, value in extra.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(content)))
-                    self.end_headers()
-                    self.wfile.write(content)
-                    outer.answered += 1
-                    return
-                head = f"HTTP/1.1 {status} OK\r\n" + "".join(
-                    f"{name}: {value}\r\n" for name, value in extra.items()
-                )
-                whole = f"{head}Content-Length: {len(content)}\r\n\r\n".encode() + content
-                self.close_connection = True
-                try:
-                    self.wfile.write(whole[:trickle_from])
-                    self.wfile.flush()
-                    for at in range(trickle_from, len(whole)):
-                        if outer.stopping.is_set():
-                            return
-                        self.wfile.write(whole[at : at + 1])
-                        self.wfile.flush()
-                        time.sleep(trickle)
-                except OSError:  # the client gave up
-                    return
-                outer.answered += 1
-
-            def do_PUT(self) -> None:
-                self.do_GET()
-
-            def do_POST(self) -> None:
-                self.do_GET()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        """``http://127.0.0.1:<port>``, still known after the server stopped (tests name
+        it in the errors they expect)."""
+        if self._port is None:
+            raise RuntimeError("LocalServer is not started")
+        return f"http://127.0.0.1:{self._port}"
 
-    def __enter__(self) -> Self:
-        self.thread.start()
-        return self
+    @property
+    def received(self) -> list[Received]:
+        """The requests, oldest first."""
+        return self.requests
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
+    def _respond(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply | None:
+        fields = dict(headers.items())
+        self._record(Received(method, target, fields, body))
+        if self.hang:
+            self._stopping.wait()
+            return None
+        answer = self.route(method, target, fields)
+        if answer is None:
+            return None
+        status, extra, content = answer
+        return Reply(status, content, tuple(extra.items()))
+
+    def _send(self, handler: BaseHTTPRequestHandler, reply: Reply) -> bool:
+        if self.trickle is None:
+            done = super()._send(handler, reply)
+        else:
+            done = self._send_bytewise(handler, reply, self.trickle)
+        if done:
+            self.answered += 1
+        return done
+
+    def _send_bytewise(self, handler: BaseHTTPRequestHandler, reply: Reply, pause: float) -> bool:
+        """The whole answer (from byte ``trickle_from`` on) one byte every ``pause`` s."""
+        head = f"HTTP/1.1 {reply.status} OK\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in reply.headers
+        )
+        whole = f"{head}Content-Length: {len(reply.body)}\r\n\r\n".encode() + reply.body
+        handler.close_connection = True
+        try:
+            handler.wfile.write(whole[: self.trickle_from])
+            handler.wfile.flush()
+            for at in range(self.trickle_from, len(whole)):
+                if self._stopping.is_set():
+                    return False
+                handler.wfile.write(whole[at : at + 1])
+                handler.wfile.flush()
+                time.sleep(pause)
+        except OSError:  # the client gave up
+            return False
+        return True
 
 
 def webhook(statuses: list[int] | None = None) -> LocalServer:
