@@ -1,4 +1,10 @@
-"""`spotadvisor gate` as CI runs it: a subprocess per case, exit codes, outputs, git refs."""
+"""`spotadvisor gate` as CI runs it: exit codes, outputs, git refs.
+
+Each case runs the CLI in-process (CliRunner, in the case's working folder and
+environment) and reads the same exit code, stdout and stderr a subprocess would give;
+``test_a_real_subprocess_gives_the_same_answer`` checks that equivalence on one case
+with a real ``python -m spotadvisor gate`` process, as CI starts it.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,21 @@ import re
 import shutil
 import subprocess
 import sys
+import traceback
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from spotadvisor.cli import app
 from tests.conftest import FIXTURES, ROOT
 
 GATE = (FIXTURES / "gate").relative_to(ROOT)  # relative: outputs name files as CI would
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
-def gate(
+def gate_subprocess(
     *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -29,6 +38,26 @@ def gate(
         text=True,
         check=False,
         env={**os.environ, **(env or {})},
+    )
+
+
+def gate(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The gate in-process, in ``cwd`` with ``env`` added: what a subprocess would give."""
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, ["gate", *args], env=env)
+    finally:
+        os.chdir(before)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # a subprocess would print the traceback to stderr and exit 1
+        stderr = result.stderr + "".join(traceback.format_exception(result.exception))
+    else:
+        stderr = result.stderr
+    return subprocess.CompletedProcess(
+        ["spotadvisor", "gate", *args], result.exit_code, result.stdout, stderr
     )
 
 
@@ -93,6 +122,24 @@ def test_markdown_comment_golden() -> None:
     )
     # violations come before the before/after table
     assert text.index("**Violations**") < text.index("| Figure | Baseline |")
+
+
+def test_a_real_subprocess_gives_the_same_answer() -> None:
+    """`python -m spotadvisor gate` as CI starts it: the same exit code and outputs."""
+    args = (
+        str(GATE / "risky.yaml"),
+        "--baseline",
+        str(GATE / "base.yaml"),
+        "--policy",
+        str(GATE / "policy.yaml"),
+        "--format",
+        "markdown",
+    )
+    real = gate_subprocess(*args)
+    assert real.returncode == 1, real.stderr
+    assert "Traceback" not in real.stderr
+    assert "**Violations**" in real.stdout
+    assert gate(*args).stdout == real.stdout
 
 
 def test_github_annotations_and_step_summary(tmp_path: Path) -> None:
