@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from spotadvisor.backtest import backtest, backtest_fleet, pool_prices
 from spotadvisor.catalog import offers_view
 from spotadvisor.cli import app
 from spotadvisor.config import load_fleet
 from spotadvisor.errors import DataError, UsageError
 from spotadvisor.fleet import resolve_fleet
+from spotadvisor.replay.backtest import backtest, backtest_fleet, pool_prices
 from spotadvisor.schema import INTERRUPTION_HISTORY, OFFERS
 from spotadvisor.sources import load_table
 from spotadvisor.store import Store

@@ -362,9 +362,9 @@ def _price_backtest(
     """``replay --prices FLEET --from --to``: the forecast against the prices as they were."""
     from datetime import timedelta
 
-    from spotadvisor.backtest import backtest_fleet
     from spotadvisor.errors import UsageError
     from spotadvisor.render import backtest as render
+    from spotadvisor.replay.backtest import backtest_fleet
     from spotadvisor.store import resolve_store_path
 
     if len(paths) != 1 or paths[0].is_dir():
@@ -377,7 +377,7 @@ def _price_backtest(
     store = resolve_store_path(cli_state(ctx).db)
     first = _moment(start, "--from")
     if end is None:
-        from spotadvisor.backtest import suggest_end
+        from spotadvisor.replay.backtest import suggest_end
 
         suggested, history_end = suggest_end(store, paths[0], first)
         if history_end is None:

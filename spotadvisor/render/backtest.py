@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spotadvisor.backtest import Backtest
 from spotadvisor.render.values import plain
+from spotadvisor.replay.backtest import Backtest
 from spotadvisor.sim.results import Metrics
 
 POOL_HEADERS = ["Pool", "Zone", "At start", "Mean", "Low", "High", "Changes"]

@@ -8,7 +8,7 @@ difference is the price movement alone, since preemptions, fallbacks and cold st
 drawn identically in both runs.
 
 Which zone's price series a pool takes, and when it covers the window:
-:mod:`spotadvisor.price_series`.
+:mod:`spotadvisor.replay.price_series`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 from spotadvisor.config import PoolSpec
 from spotadvisor.errors import DataError, SpotadvisorError, UsageError
 from spotadvisor.fleet import ResolvedFleet, ResolvedPool
-from spotadvisor.price_series import Candidates, candidates, choose
+from spotadvisor.replay.price_series import Candidates, candidates, choose
 from spotadvisor.sim.engine import simulate
 from spotadvisor.sim.model import PoolModel
 from spotadvisor.sim.results import Metrics, summarize
