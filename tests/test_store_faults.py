@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -166,11 +167,20 @@ def test_a_healthy_store_with_a_write_ahead_log_still_reads(tmp_path: Path) -> N
 # -- --db paths that cannot hold a store ---------------------------------------------
 
 
-def unwritable_folder(tmp_path: Path) -> Path:
-    if os.geteuid() == 0:
-        pytest.skip("root writes into any folder, whatever its mode")
+def unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of mode 0555. Root may write into any folder whatever its mode, so under
+    root ``os.access`` is made to answer for the folder as it does for anyone else."""
     folder = tmp_path / "locked"
     folder.mkdir(mode=0o555)
+    if os.geteuid() == 0:
+        real_access = os.access
+
+        def access(path: Any, mode: int, *args: Any, **kwargs: Any) -> bool:
+            if Path(path) == folder and mode & os.W_OK:
+                return False
+            return real_access(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(os, "access", access)
     return folder / "s.duckdb"
 
 
@@ -178,14 +188,16 @@ def unwritable_folder(tmp_path: Path) -> Path:
     "where",
     ["impossible folder", "file in the way", "unwritable folder", "read-only file system"],
 )
-def test_a_db_path_that_cannot_hold_a_store_is_exit_2(tmp_path: Path, where: str) -> None:
+def test_a_db_path_that_cannot_hold_a_store_is_exit_2(
+    tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if where == "impossible folder":
         db = Path("/proc/nope/x.duckdb")
     elif where == "file in the way":
         (tmp_path / "plain").write_text("a file, not a folder\n")
         db = tmp_path / "plain" / "x.duckdb"
     elif where == "unwritable folder":
-        db = unwritable_folder(tmp_path)
+        db = unwritable_folder(tmp_path, monkeypatch)
     else:
         db = Path("/proc/x.duckdb")  # procfs takes no new files, not even from root
     code, _, err = cli(db, "data", "import", str(SPOT_ADVISOR))
