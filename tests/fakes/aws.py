@@ -84,7 +84,7 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from tests.fakes.base import Countdown, Delays, FakeServer, PageFaults, Reply
-from tests.fakes.faults import Fault, truncated
+from tests.fakes.faults import Fault, Injected, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 """A fixed 'now' for tests: the newest spot price event is at 11:00 that day."""
@@ -644,45 +644,15 @@ class FakeAws(FakeServer[LoggedRequest]):
             raise ValueError(f"how must be 'truncate' or 'item', not {how!r}")
         self._malformed.set(_action_name(action), page, how, times)
 
-    def inject(
-        self,
-        fault: Fault | str,
-        target: str = "*",
-        *,
-        page: int | None = None,
-        times: int | None = None,
-        region: str | None = None,
-        seconds: float | None = None,
-        chunk_bytes: int = 16,
-        at_page: int = 3,
-        back_to: int = 2,
-        fresh: bool = False,
-        limit: int | None = None,
-    ) -> None:
-        """Inject one fault of the shared vocabulary (``tests.fakes.faults``).
+    def _fault_target(self, target: str) -> str:
+        """An action name (``ACTIONS``); ``throttle`` and ``truncate`` need one, not "*"."""
+        return _action_name(target)
 
-        ``target`` is an action name (``ACTIONS``) or "*". ``throttle`` and ``truncate``
-        go through ``throttle`` and ``malformed`` (an action, not "*").
-        """
-        if target != "*":
-            target = _action_name(target)
-        spec = self._injected(
-            fault,
-            target,
-            page=page,
-            times=times,
-            region=region,
-            seconds=seconds,
-            chunk_bytes=chunk_bytes,
-            at_page=at_page,
-            back_to=back_to,
-            fresh=fresh,
-            limit=limit,
-        )
+    def _apply_fault(self, spec: Injected, *, times: int | None, region: str | None) -> None:
         if spec.fault is Fault.THROTTLE:
-            self.throttle(target, 1 if times is None else times)
+            self.throttle(spec.target, 1 if times is None else times)
         elif spec.fault is Fault.TRUNCATE:
-            self.malformed(target, spec.page or 1, how="truncate", times=times)
+            self.malformed(spec.target, spec.page or 1, how="truncate", times=times)
         else:
             self.faults.add(spec)
 

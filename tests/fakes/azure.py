@@ -85,7 +85,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote, urlsplit
 
 from tests.fakes.base import Countdown, Delays, FakeServer, PageFaults, Reply
-from tests.fakes.faults import Fault, truncated
+from tests.fakes.faults import Fault, Injected, truncated
 
 DEFAULT_NOW = datetime(2025, 7, 1, 12, 0, 0, tzinfo=UTC)
 """A fixed 'now' for tests."""
@@ -764,47 +764,17 @@ class FakeAzure(FakeServer[LoggedRequest]):
         """
         self._malformed.set(_api(api), page, True, times)
 
-    def inject(
-        self,
-        fault: Fault | str,
-        target: str = "*",
-        *,
-        page: int | None = None,
-        times: int | None = None,
-        region: str | None = None,
-        seconds: float | None = None,
-        chunk_bytes: int = 16,
-        at_page: int = 3,
-        back_to: int = 2,
-        fresh: bool = False,
-        limit: int | None = None,
-    ) -> None:
-        """Inject one fault of the shared vocabulary (``tests.fakes.faults``).
+    def _fault_target(self, target: str) -> str:
+        """An API (``APIS``); ``throttle``, ``hang`` and ``truncate`` need one, not "*"."""
+        return _api(target)
 
-        ``target`` is an API (``APIS``) or "*"; ``throttle``, ``hang`` and ``truncate``
-        go through ``throttle``, ``hang`` and ``malformed`` (an API, not "*").
-        """
-        if target != "*":
-            target = _api(target)
-        spec = self._injected(
-            fault,
-            target,
-            page=page,
-            times=times,
-            region=region,
-            seconds=seconds,
-            chunk_bytes=chunk_bytes,
-            at_page=at_page,
-            back_to=back_to,
-            fresh=fresh,
-            limit=limit,
-        )
+    def _apply_fault(self, spec: Injected, *, times: int | None, region: str | None) -> None:
         if spec.fault is Fault.THROTTLE:
-            self.throttle(target, 1 if times is None else times)
+            self.throttle(spec.target, 1 if times is None else times)
         elif spec.fault is Fault.HANG:
-            self.hang(target, spec.seconds, region=region, times=times)
+            self.hang(spec.target, spec.seconds, region=region, times=times)
         elif spec.fault is Fault.TRUNCATE:
-            self.malformed(target, spec.page or 1, times=times)
+            self.malformed(spec.target, spec.page or 1, times=times)
         else:
             self.faults.add(spec)
 

@@ -24,6 +24,7 @@ import socket
 import socketserver
 import sys
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,7 +48,7 @@ class Reply:
     trickle: tuple[int, float] | None = None
 
 
-class FakeServer(Generic[R]):
+class FakeServer(ABC, Generic[R]):
     """A local HTTP server on 127.0.0.1 (see the module docstring).
 
     Use as a context manager, or ``start()`` / ``stop()``; ``url`` is the endpoint.
@@ -131,11 +132,11 @@ class FakeServer(Generic[R]):
 
     # -- for the fakes
 
+    @abstractmethod
     def _respond(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
     ) -> Reply | None:
-        """The answer to one request (None: the fake is stopping)."""
-        raise NotImplementedError
+        """The answer to one request (None: the fake is stopping); each fake's wire format."""
 
     def _send(self, handler: BaseHTTPRequestHandler, reply: Reply) -> bool:
         """Write ``reply`` on ``handler``'s connection; False when the client gave up."""
@@ -163,6 +164,49 @@ class FakeServer(Generic[R]):
     def _wait(self, seconds: float) -> bool:
         """Sleep ``seconds``; True when the fake stopped meanwhile (give up the answer)."""
         return bool(seconds) and self._stopping.wait(seconds)
+
+    def inject(
+        self,
+        fault: Fault | str,
+        target: str = "*",
+        *,
+        page: int | None = None,
+        times: int | None = None,
+        region: str | None = None,
+        seconds: float | None = None,
+        chunk_bytes: int = 16,
+        at_page: int = 3,
+        back_to: int = 2,
+        fresh: bool = False,
+        limit: int | None = None,
+    ) -> None:
+        """Inject one fault of the shared vocabulary (``tests.fakes.faults``).
+
+        ``target`` is a name the fake routes (``_fault_target`` checks it) or "*"; the
+        fake decides how each fault is applied (``_apply_fault``).
+        """
+        spec = self._injected(
+            fault,
+            target if target == "*" else self._fault_target(target),
+            page=page,
+            times=times,
+            region=region,
+            seconds=seconds,
+            chunk_bytes=chunk_bytes,
+            at_page=at_page,
+            back_to=back_to,
+            fresh=fresh,
+            limit=limit,
+        )
+        self._apply_fault(spec, times=times, region=region)
+
+    def _fault_target(self, target: str) -> str:
+        """``target`` in the fake's own spelling; raises ValueError for an unknown one."""
+        return target
+
+    def _apply_fault(self, spec: Injected, *, times: int | None, region: str | None) -> None:
+        """Make ``spec`` happen; by default the shared fault table holds it."""
+        self.faults.add(spec)
 
     def _injected(
         self,

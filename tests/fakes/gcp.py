@@ -1027,35 +1027,9 @@ class FakeGcp(FakeServer[LoggedRequest]):
         """
         self._malformed.set(_api(api), page, True, times)
 
-    def inject(
-        self,
-        fault: Fault | str,
-        target: str = "*",
-        *,
-        page: int | None = None,
-        times: int | None = None,
-        seconds: float | None = None,
-        chunk_bytes: int = 16,
-        at_page: int = 3,
-        back_to: int = 2,
-        fresh: bool = False,
-        limit: int | None = None,
-    ) -> None:
-        """Inject one fault of the shared vocabulary (``tests.fakes.faults``) into
-        ``target`` ("catalog", "bigquery" or "*")."""
-        spec = self._injected(
-            fault,
-            _api(target),
-            page=page,
-            times=times,
-            seconds=seconds,
-            chunk_bytes=chunk_bytes,
-            at_page=at_page,
-            back_to=back_to,
-            fresh=fresh,
-            limit=limit,
-        )
-        self.faults.add(spec)
+    def _fault_target(self, target: str) -> str:
+        """ "catalog" or "bigquery"."""
+        return _api(target)
 
     def clear_faults(self) -> None:
         """No latency, throttling, hangs or broken pages any more."""
